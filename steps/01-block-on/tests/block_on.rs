@@ -103,6 +103,7 @@ fn wake_from_another_thread_mid_poll_is_kept() {
     });
 }
 
+// ANCHOR: lost_wakeup
 /// Lesson #3: 100,000 values sent from another thread with random gaps.
 /// If a wake could slip in between "Pending" and "park", this hangs, and the
 /// watchdog turns the hang into a failure.
@@ -136,3 +137,4 @@ fn no_lost_wakeup_over_100_000_cross_thread_wakes() {
         helper.join().unwrap();
     });
 }
+// ANCHOR_END: lost_wakeup

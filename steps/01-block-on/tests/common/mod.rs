@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+// ANCHOR: watchdog
 /// Runs `body` on its own thread and fails the test with a message naming
 /// `what` if it has not finished within `limit`: a hang becomes a failure.
 pub fn watchdog<T: Send + 'static>(
@@ -44,6 +45,7 @@ pub fn watchdog<T: Send + 'static>(
         }
     }
 }
+// ANCHOR_END: watchdog
 
 /// CPU time (user + system) this whole process has used so far, from
 /// `/proc/self/stat`. Its resolution is one clock tick (10 ms on Linux).

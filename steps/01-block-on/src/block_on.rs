@@ -71,7 +71,7 @@ impl Wake for Signal {
 /// is called, from this thread or any other. No time is spent spinning.
 ///
 /// ```
-/// let answer = step_01::block_on(async { 6 * 7 });
+/// let answer = runtime::block_on(async { 6 * 7 });
 /// assert_eq!(answer, 42);
 /// ```
 pub fn block_on<F: Future>(future: F) -> F::Output {

@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use step_01::block_on;
+use runtime::block_on;
 
 // ANCHOR: channel
 /// What the sending thread and the receiving future share.

@@ -13,7 +13,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{Rng, oneshot, spin, watchdog};
-use step_01::block_on;
+use runtime::block_on;
 
 const LIMIT: Duration = Duration::from_secs(60);
 

@@ -12,7 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{oneshot, process_cpu_time, watchdog};
-use step_01::block_on;
+use runtime::block_on;
 
 /// Lesson #5: waiting is sleeping. A future that is woken once after 500 ms
 /// is polled twice, and the process uses a few milliseconds of CPU meanwhile.

@@ -1,0 +1,104 @@
+# shellcheck shell=bash
+# ci/lib.sh: helpers for the ci/ scripts, sourced, never run. Installers check first and
+# install only what is missing, so running them again is cheap and changes nothing.
+
+# Tools installed with `cargo install` live in Cargo's bin folder, which a fresh shell may not
+# have on its PATH yet.
+ci_cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+case ":$PATH:" in
+  *":$ci_cargo_bin:"*) ;;
+  *) export PATH="$ci_cargo_bin:$PATH" ;;
+esac
+
+# CI_TMP: a scratch folder for this run (logs, stamps), removed when the sourcing script exits.
+# Checks run in subshells, so state they must share (like "apt-get update already ran") lives
+# in files here, not in shell variables.
+if [ -z "${CI_TMP:-}" ]; then
+  CI_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ci.XXXXXX")
+  export CI_TMP
+  trap 'rm -rf "$CI_TMP"' EXIT
+fi
+
+# The mdBook version the book is written for. The book's build must not change under it.
+CI_MDBOOK_VERSION=0.5.4
+
+# ensure_rust_tools: make `cargo fmt` and `cargo clippy` work (rustup's minimal profile has
+# neither), adding the components to the active toolchain if they are missing.
+ensure_rust_tools() {
+  cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+  cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+  echo "$(cargo --version); $(cargo fmt --version); $(cargo clippy --version)"
+}
+
+# ensure_mdbook: make `mdbook` on PATH exactly v$CI_MDBOOK_VERSION, installing it with cargo if not.
+ensure_mdbook() {
+  local want="mdbook v$CI_MDBOOK_VERSION" have
+  have=$(mdbook --version 2>/dev/null || true)
+  if [ "$have" = "$want" ]; then
+    echo "$want: already installed"
+    return 0
+  fi
+  echo "installing $want (found: ${have:-none}); this takes a few minutes, once"
+  cargo install mdbook --version "$CI_MDBOOK_VERSION" --locked
+  hash -r
+  have=$(mdbook --version 2>/dev/null || true)
+  if [ "$have" != "$want" ]; then
+    echo "error: after installing, \`mdbook --version\` says '${have:-nothing}', not '$want';" \
+      "is another mdbook earlier on PATH than $ci_cargo_bin? ($(command -v mdbook || echo none))" >&2
+    return 1
+  fi
+}
+
+# _ci_root CMD...: run CMD as root, through sudo when not root.
+_ci_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    echo "error: installing needs root, and there is no sudo; run as root: $*" >&2
+    return 1
+  fi
+}
+
+# ensure_apt_package PKG [CMD]: make command CMD (default: PKG) available, installing Debian
+# package PKG with apt-get if it is missing. `apt-get update` runs once, before the first install.
+ensure_apt_package() {
+  local pkg=$1 cmd=${2:-$1}
+  if command -v "$cmd" >/dev/null 2>&1; then
+    echo "$cmd: already installed"
+    return 0
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: '$cmd' is missing and there is no apt-get here; install the package that" \
+      "provides it (Debian/Ubuntu: $pkg), then run again" >&2
+    return 1
+  fi
+  echo "installing $pkg (for '$cmd') with apt-get"
+  if [ ! -e "$CI_TMP/apt-updated" ]; then
+    _ci_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    touch "$CI_TMP/apt-updated"
+  fi
+  _ci_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$pkg"
+  hash -r
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    echo "error: installed $pkg but there is still no '$cmd' on PATH" >&2
+    return 1
+  fi
+}
+
+# ensure_miri: make `cargo +nightly miri` work, adding the nightly toolchain's miri and
+# rust-src components if it does not.
+ensure_miri() {
+  if cargo +nightly miri --version >/dev/null 2>&1; then
+    echo "miri: already installed ($(cargo +nightly miri --version))"
+    return 0
+  fi
+  echo "installing miri and rust-src for the nightly toolchain"
+  if rustup toolchain list | grep -q '^nightly'; then
+    rustup component add miri rust-src --toolchain nightly
+  else
+    rustup toolchain install nightly --profile minimal --component miri,rust-src
+  fi
+  cargo +nightly miri --version
+}

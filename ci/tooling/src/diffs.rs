@@ -1,0 +1,396 @@
+//! The step diffs the book shows: `book/src/diffs/NN-slug.diff` is what changed from the
+//! previous step folder (by name) to `steps/NN-slug`.
+//!
+//! Both trees are copied into a temporary folder as `steps/<name>`, with every line that
+//! contains `ANCHOR:` or `ANCHOR_END:` removed (those are mdBook include markers, not code),
+//! and compared with `git diff --no-index`. Only files git would track are copied (tracked, or
+//! untracked and not ignored), so `target/` and other ignored files never show.
+//!
+//! The output must be the same bytes on every machine: git runs with an empty environment
+//! (no user or system configuration or attributes, no external diff driver), every option
+//! that shapes the output is given explicitly, and the `index <hash>..<hash>` lines, whose
+//! hash length varies with git versions and repositories, are dropped.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use crate::files::{self, TempDir};
+
+/// Where the generated diffs live, relative to the repository root.
+pub const DIFFS_DIR: &str = "book/src/diffs";
+
+/// The diff of one step against the step before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepDiff {
+    /// The previous step folder's name, e.g. `01-block-on`.
+    pub old: String,
+    /// This step folder's name, e.g. `02-executor`.
+    pub new: String,
+    /// The diff, as `git diff` prints it, without `index` lines.
+    pub text: Vec<u8>,
+}
+
+impl StepDiff {
+    /// The diff's file name under [`DIFFS_DIR`]: `<new>.diff`.
+    pub fn file_name(&self) -> String {
+        format!("{}.diff", self.new)
+    }
+}
+
+/// The step folders under `root/steps`: names starting with two digits and a dash, sorted.
+pub fn step_names(root: &Path) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    for entry in files::list_dir(&root.join("steps"))? {
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        let bytes = name.as_bytes();
+        let numbered = bytes.len() > 3
+            && bytes[0].is_ascii_digit()
+            && bytes[1].is_ascii_digit()
+            && bytes[2] == b'-';
+        if numbered && entry.path().is_dir() {
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
+/// `text` without the lines that contain `ANCHOR:` or `ANCHOR_END:`. Every other byte,
+/// line endings included, is kept.
+pub fn strip_anchor_lines(text: &[u8]) -> Vec<u8> {
+    text.split_inclusive(|&byte| byte == b'\n')
+        .filter(|line| !contains(line, b"ANCHOR:") && !contains(line, b"ANCHOR_END:"))
+        .flatten()
+        .copied()
+        .collect()
+}
+
+/// `git diff` output without its `index <hash>..<hash> <mode>` header lines. Only header
+/// lines can start with `index `: content lines start with ` `, `+`, `-` or `\`.
+pub fn drop_index_lines(diff: &[u8]) -> Vec<u8> {
+    diff.split_inclusive(|&byte| byte == b'\n')
+        .filter(|line| !line.starts_with(b"index "))
+        .flatten()
+        .copied()
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+/// The files of `steps/<name>` that git would track (tracked, or untracked and not ignored),
+/// relative to the step folder, sorted.
+fn tracked_files(root: &Path, name: &str) -> Result<BTreeSet<String>, String> {
+    let prefix = format!("steps/{name}/");
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "--",
+        ])
+        .arg(&prefix)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .map_err(|e| format!("cannot run git to list the files of {prefix}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`git ls-files` failed in {}: {}",
+            root.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let mut found = BTreeSet::new();
+    for path in output
+        .stdout
+        .split(|&byte| byte == 0)
+        .filter(|p| !p.is_empty())
+    {
+        let path = std::str::from_utf8(path)
+            .map_err(|_| format!("a file name under {prefix} is not UTF-8"))?;
+        // `--cached` also lists files deleted from the working tree but not from the index.
+        if let Some(inside) = path.strip_prefix(&prefix)
+            && root.join(path).is_file()
+        {
+            found.insert(inside.to_string());
+        }
+    }
+    Ok(found)
+}
+
+/// `git diff --no-index` from `steps/<old>` to `steps/<new>` inside `dir`, pinned so that
+/// its output does not depend on the machine.
+fn git_diff(dir: &Path, old: &str, new: &str) -> Result<Vec<u8>, String> {
+    let mut git = Command::new("git");
+    git.current_dir(dir)
+        // No user, system or repository configuration, attributes or diff options may reach
+        // git: clear the environment, then give back only what it needs to run.
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("XDG_CONFIG_HOME", dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_ATTR_NOSYSTEM", "1")
+        .env("LC_ALL", "C");
+    if let Some(parent) = dir.parent() {
+        git.env("GIT_CEILING_DIRECTORIES", parent);
+    }
+    git.args([
+        "-c",
+        "core.quotepath=off",
+        "diff",
+        "--no-index",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-renames",
+        "--diff-algorithm=myers",
+        "--indent-heuristic",
+        "--unified=3",
+        "--no-prefix",
+        "--",
+    ])
+    .arg(format!("steps/{old}"))
+    .arg(format!("steps/{new}"));
+    let output = git
+        .output()
+        .map_err(|e| format!("cannot run git to diff steps/{old} and steps/{new}: {e}"))?;
+    // `git diff --no-index` exits with 1 when the trees differ, 0 when they do not.
+    match output.status.code() {
+        Some(0 | 1) => Ok(drop_index_lines(&output.stdout)),
+        _ => Err(format!(
+            "`git diff --no-index steps/{old} steps/{new}` failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )),
+    }
+}
+
+/// Generates, in memory, the diff of every step folder against the one before it.
+pub fn generate(root: &Path) -> Result<Vec<StepDiff>, String> {
+    let names = step_names(root)?;
+    if names.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let temp = TempDir::new("tooling-diffs")?;
+    for name in &names {
+        let from = root.join("steps").join(name);
+        let to = temp.path().join("steps").join(name);
+        files::create_dir_all(&to)?;
+        for file in tracked_files(root, name)? {
+            let text = files::read(&from.join(&file))?;
+            files::write(&to.join(&file), &strip_anchor_lines(&text))?;
+        }
+    }
+    names
+        .windows(2)
+        .map(|pair| {
+            Ok(StepDiff {
+                old: pair[0].clone(),
+                new: pair[1].clone(),
+                text: git_diff(temp.path(), &pair[0], &pair[1])?,
+            })
+        })
+        .collect()
+}
+
+/// The `.diff` files now in [`DIFFS_DIR`] (none if the folder does not exist).
+fn committed(root: &Path) -> Result<Vec<String>, String> {
+    let dir = root.join(DIFFS_DIR);
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    Ok(files::list_dir(&dir)?
+        .into_iter()
+        .filter_map(|entry| entry.file_name().to_str().map(str::to_string))
+        .filter(|name| name.ends_with(".diff"))
+        .collect())
+}
+
+/// Regenerates [`DIFFS_DIR`]: writes every diff that changed and removes the `.diff` files
+/// that no step pair produces any more. Returns one line per file saying what happened.
+pub fn write_all(root: &Path) -> Result<Vec<String>, String> {
+    let diffs = generate(root)?;
+    let mut report = Vec::new();
+    for diff in &diffs {
+        let path = root.join(DIFFS_DIR).join(diff.file_name());
+        let shown = format!("{DIFFS_DIR}/{}", diff.file_name());
+        if path.is_file() && files::read(&path)? == diff.text {
+            report.push(format!("unchanged {shown}"));
+        } else {
+            files::write(&path, &diff.text)?;
+            report.push(format!(
+                "wrote     {shown} (steps/{} -> steps/{})",
+                diff.old, diff.new
+            ));
+        }
+    }
+    for name in committed(root)? {
+        if !diffs.iter().any(|diff| diff.file_name() == name) {
+            files::remove(&root.join(DIFFS_DIR).join(&name))?;
+            report.push(format!(
+                "removed   {DIFFS_DIR}/{name} (no step folder makes it)"
+            ));
+        }
+    }
+    Ok(report)
+}
+
+/// Compares [`DIFFS_DIR`] with freshly generated diffs, writing nothing. Returns the
+/// problems: missing, stale, and extra files.
+pub fn check_all(root: &Path) -> Result<Vec<String>, String> {
+    let diffs = generate(root)?;
+    let mut problems = Vec::new();
+    for diff in &diffs {
+        let path = root.join(DIFFS_DIR).join(diff.file_name());
+        let shown = format!("{DIFFS_DIR}/{}", diff.file_name());
+        let pair = format!("steps/{} -> steps/{}", diff.old, diff.new);
+        if !path.is_file() {
+            problems.push(format!("{shown} is missing (the diff {pair})"));
+            continue;
+        }
+        let text = files::read(&path)?;
+        if text != diff.text {
+            let line = first_difference(&text, &diff.text);
+            problems.push(format!(
+                "{shown} is stale: it differs from the diff {pair} from line {line} on"
+            ));
+        }
+    }
+    for name in committed(root)? {
+        if !diffs.iter().any(|diff| diff.file_name() == name) {
+            problems.push(format!(
+                "{DIFFS_DIR}/{name} is stale: no pair of step folders makes it"
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+/// The 1-based number of the first line where `a` and `b` differ.
+fn first_difference(a: &[u8], b: &[u8]) -> usize {
+    let mut a = a.split_inclusive(|&byte| byte == b'\n');
+    let mut b = b.split_inclusive(|&byte| byte == b'\n');
+    let mut line = 1;
+    while let (Some(x), Some(y)) = (a.next(), b.next()) {
+        if x != y {
+            break;
+        }
+        line += 1;
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_only_anchor_marker_lines() {
+        let text = b"fn a() {}\n    // ANCHOR: body\n    x();\n// ANCHOR_END: body\r\nANCHOR is a word\nlast // ANCHOR_END: z";
+        assert_eq!(
+            strip_anchor_lines(text),
+            b"fn a() {}\n    x();\nANCHOR is a word\n".to_vec()
+        );
+        assert_eq!(strip_anchor_lines(b"no newline"), b"no newline".to_vec());
+    }
+
+    #[test]
+    fn drops_index_header_lines_only() {
+        let diff = b"diff --git a b\nindex 1234abc..5678def 100644\n--- a\n+++ b\n@@ -1 +1 @@\n-index 1\n+index 2\n";
+        assert_eq!(
+            drop_index_lines(diff),
+            b"diff --git a b\n--- a\n+++ b\n@@ -1 +1 @@\n-index 1\n+index 2\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn first_difference_counts_lines() {
+        assert_eq!(first_difference(b"a\nb\nc\n", b"a\nb\nc\n"), 4);
+        assert_eq!(first_difference(b"a\nb\nc\n", b"a\nB\nc\n"), 2);
+        assert_eq!(first_difference(b"a\n", b"a\nb\n"), 2);
+    }
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .current_dir(dir)
+            .args(args)
+            .status()
+            .expect("run git");
+        assert!(status.success(), "git {args:?} failed");
+    }
+
+    /// A small repository with two steps: the diff shows the lesson, without anchor lines,
+    /// ignored files, `index` lines or temporary paths, byte for byte.
+    #[test]
+    fn generates_the_diff_between_consecutive_steps() {
+        let temp = TempDir::new("tooling-test-diffs").expect("temp dir");
+        let root = temp.path();
+        git(root, &["init", "-q"]);
+        let write = |path: &str, text: &str| {
+            files::write(&root.join(path), text.as_bytes()).expect("write test file");
+        };
+        write(".gitignore", "target/\n*.log\n");
+        write(
+            "steps/01-first/src/lib.rs",
+            "// ANCHOR: all\nfn one() {}\n// ANCHOR_END: all\n",
+        );
+        write("steps/01-first/target/debug.rs", "ignored\n");
+        write("steps/01-first/build.log", "ignored\n");
+        write(
+            "steps/02-second/src/lib.rs",
+            "// ANCHOR: all\nfn one() {}\nfn two() {}\n// ANCHOR_END: all\n",
+        );
+        write("steps/02-second/src/new.rs", "// new\n");
+        write("steps/notes/x.rs", "not a step\n");
+        git(root, &["add", "steps/01-first"]);
+
+        let diffs = generate(root).expect("generate");
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(diffs[0].file_name(), "02-second.diff");
+        let expected = "\
+diff --git steps/01-first/src/lib.rs steps/02-second/src/lib.rs
+--- steps/01-first/src/lib.rs
++++ steps/02-second/src/lib.rs
+@@ -1 +1,2 @@
+ fn one() {}
++fn two() {}
+diff --git steps/02-second/src/new.rs steps/02-second/src/new.rs
+new file mode 100644
+--- /dev/null
++++ steps/02-second/src/new.rs
+@@ -0,0 +1 @@
++// new
+";
+        assert_eq!(String::from_utf8_lossy(&diffs[0].text), expected);
+
+        assert_eq!(
+            check_all(root).expect("check"),
+            vec![
+                "book/src/diffs/02-second.diff is missing (the diff steps/01-first -> steps/02-second)"
+            ]
+        );
+        write_all(root).expect("write");
+        assert_eq!(check_all(root).expect("check"), Vec::<String>::new());
+        write("book/src/diffs/02-second.diff", "old\n");
+        write("book/src/diffs/03-gone.diff", "old\n");
+        let problems = check_all(root).expect("check");
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(problems[0].contains("02-second.diff is stale"));
+        assert!(problems[1].contains("03-gone.diff is stale"));
+        write_all(root).expect("write");
+        assert_eq!(check_all(root).expect("check"), Vec::<String>::new());
+        assert!(!root.join("book/src/diffs/03-gone.diff").exists());
+    }
+}

@@ -1,0 +1,13 @@
+//! The project's own checks and generators, run as `cargo run -q -p tooling -- <command>`
+//! (`ci/test` runs them all).
+//!
+//! - [`diffs`]: the step diffs the book shows, `book/src/diffs/NN-slug.diff`, generated from the
+//!   real step folders, and the check that the committed ones are up to date.
+//! - [`includes`]: every `{{#include}}` in `book/src` names an existing file and a non-empty
+//!   anchor, never a line range, and every included Rust block says which file it comes from.
+//! - [`html`]: the built book contains no include that mdBook left unexpanded.
+
+pub mod diffs;
+pub mod files;
+pub mod html;
+pub mod includes;

@@ -1,0 +1,105 @@
+//! `tooling`: the project's own checks and generators. See `tooling --help`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use tooling::{diffs, files, html, includes};
+
+const USAGE: &str = "\
+usage: cargo run -q -p tooling -- [--root DIR] <command>
+
+commands:
+  diffs            regenerate book/src/diffs/NN-slug.diff, the diff of every step folder
+                   against the previous one (ANCHOR marker lines removed)
+  diffs --check    fail if a committed diff is stale, missing or extra; writes nothing
+  check-includes   check every {{#include}} / {{#rustdoc_include}} in book/src/**/*.md
+  check-html       check that the built book (book/book/**/*.html) has no unexpanded {{#
+
+--root DIR         the repository root (default: found from the current folder upwards)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("tooling: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let mut root = None;
+    let mut rest = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--root" => {
+                let dir = args.next().ok_or("--root needs a folder")?;
+                root = Some(PathBuf::from(dir));
+            }
+            "-h" | "--help" | "help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            _ => rest.push(arg.as_str()),
+        }
+    }
+    let root = match root {
+        Some(dir) => {
+            let cwd = std::env::current_dir()
+                .map_err(|e| format!("cannot read the current folder: {e}"))?;
+            files::normalize(&cwd.join(dir))
+        }
+        None => files::find_root()?,
+    };
+    match rest.as_slice() {
+        ["diffs"] => {
+            for line in diffs::write_all(&root)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        ["diffs", "--check"] => {
+            let problems = diffs::check_all(&root)?;
+            fail_on(
+                &problems,
+                "the step diffs are out of date; regenerate them with `ci/diffs` \
+                 (or `cargo run -q -p tooling -- diffs`) and commit book/src/diffs",
+            )?;
+            let count = diffs::generate(&root)?.len();
+            println!("step diffs: all {count} up to date in {}", diffs::DIFFS_DIR);
+            Ok(())
+        }
+        ["check-includes"] => {
+            let (count, problems) = includes::check_book(&root, &root.join("book/src"))?;
+            fail_on(
+                &problems,
+                "some book includes do not resolve or break the rules",
+            )?;
+            println!("includes: all {count} resolve");
+            Ok(())
+        }
+        ["check-html"] => {
+            let (count, problems) = html::check_built_book(&root, &root.join("book/book"))?;
+            fail_on(
+                &problems,
+                "the built book has includes mdBook did not expand",
+            )?;
+            println!("built book: no unexpanded {{{{# in {count} pages");
+            Ok(())
+        }
+        _ => Err(format!("unknown command {:?}\n\n{USAGE}", rest.join(" "))),
+    }
+}
+
+/// Prints the problems, one per line, and fails with `summary` if there are any.
+fn fail_on(problems: &[String], summary: &str) -> Result<(), String> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    for problem in problems {
+        eprintln!("{problem}");
+    }
+    Err(format!("{} problem(s): {summary}", problems.len()))
+}

@@ -19,6 +19,17 @@ if [ -z "${CI_TMP:-}" ]; then
   trap 'rm -rf "$CI_TMP"' EXIT
 fi
 
+# ci_timeout DURATION CMD...: run CMD, stopping it and everything it started after DURATION
+# (exit status 124). At a terminal, CMD stays in the foreground so that Ctrl-C reaches it
+# (then only CMD itself is stopped at the deadline, not its children).
+ci_timeout() {
+  if [ -t 0 ]; then
+    timeout --foreground "$@"
+  else
+    timeout "$@"
+  fi
+}
+
 # The mdBook version the book is written for. The book's build must not change under it.
 CI_MDBOOK_VERSION=0.5.4
 

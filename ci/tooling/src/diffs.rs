@@ -247,9 +247,9 @@ pub fn write_all(root: &Path) -> Result<Vec<String>, String> {
     Ok(report)
 }
 
-/// Compares [`DIFFS_DIR`] with freshly generated diffs, writing nothing. Returns the
-/// problems: missing, stale, and extra files.
-pub fn check_all(root: &Path) -> Result<Vec<String>, String> {
+/// Compares [`DIFFS_DIR`] with freshly generated diffs, writing nothing. Returns how many
+/// diffs there should be, and the problems: missing, stale, and extra files.
+pub fn check_all(root: &Path) -> Result<(usize, Vec<String>), String> {
     let diffs = generate(root)?;
     let mut problems = Vec::new();
     for diff in &diffs {
@@ -275,7 +275,7 @@ pub fn check_all(root: &Path) -> Result<Vec<String>, String> {
             ));
         }
     }
-    Ok(problems)
+    Ok((diffs.len(), problems))
 }
 
 /// The 1-based number of the first line where `a` and `b` differ.
@@ -375,22 +375,22 @@ new file mode 100644
 ";
         assert_eq!(String::from_utf8_lossy(&diffs[0].text), expected);
 
+        let missing = "book/src/diffs/02-second.diff is missing \
+                       (the diff steps/01-first -> steps/02-second)";
         assert_eq!(
             check_all(root).expect("check"),
-            vec![
-                "book/src/diffs/02-second.diff is missing (the diff steps/01-first -> steps/02-second)"
-            ]
+            (1, vec![missing.to_string()])
         );
         write_all(root).expect("write");
-        assert_eq!(check_all(root).expect("check"), Vec::<String>::new());
+        assert_eq!(check_all(root).expect("check"), (1, Vec::new()));
         write("book/src/diffs/02-second.diff", "old\n");
         write("book/src/diffs/03-gone.diff", "old\n");
-        let problems = check_all(root).expect("check");
+        let (_, problems) = check_all(root).expect("check");
         assert_eq!(problems.len(), 2, "{problems:#?}");
         assert!(problems[0].contains("02-second.diff is stale"));
         assert!(problems[1].contains("03-gone.diff is stale"));
         write_all(root).expect("write");
-        assert_eq!(check_all(root).expect("check"), Vec::<String>::new());
+        assert_eq!(check_all(root).expect("check"), (1, Vec::new()));
         assert!(!root.join("book/src/diffs/03-gone.diff").exists());
     }
 }

@@ -1,9 +1,10 @@
-//! Stage 3: timers.
+//! Stage 4: worker threads.
 //!
-//! Stage 2 ran many tasks on one thread. This stage lets them wait for
-//! time: `time::sleep` registers a deadline in the executor's *timer queue*,
-//! and when nothing is ready the executor sleeps exactly until the earliest
-//! deadline. The book's chapter "Timers" walks through this crate.
+//! Stage 3 ran every task on the thread that called `block_on`. This stage
+//! starts one *worker thread* per core; the workers share the ready queue,
+//! park when it is empty, and one of them, the *timekeeper*, waits for the
+//! next deadline. The book's chapter "Worker threads" walks through this
+//! crate.
 
 mod block_on;
 mod executor;

@@ -68,6 +68,8 @@ impl<S: mio::event::Source> Registered<S> {
                     }
                     // Ready again already: an event came in. Try again.
                 }
+                // A signal interrupted the call: nothing happened, try again.
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 result => return Poll::Ready(result),
             }
         }

@@ -42,6 +42,7 @@ impl Signal {
         *notified = false;
     }
 
+    // ANCHOR: wait_until
     /// Like `wait`, but returns at `deadline` if the flag is still down.
     pub(crate) fn wait_until(&self, deadline: Instant) {
         let mut notified = self.notified.lock();
@@ -52,6 +53,7 @@ impl Signal {
         }
         *notified = false;
     }
+    // ANCHOR_END: wait_until
 
     /// Raises the flag and wakes the waiting thread, if there is one.
     pub(crate) fn notify(&self) {
@@ -116,6 +118,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     let waker = Waker::from(main_waker.clone());
     let mut cx = Context::from_waker(&waker);
 
+    // ANCHOR: block_on_loop
     loop {
         if main_waker.woken.swap(false, Ordering::AcqRel)
             && let Poll::Ready(output) = future.as_mut().poll(&mut cx)
@@ -138,6 +141,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
             }
         }
     }
+    // ANCHOR_END: block_on_loop
 }
 
 /// How many tasks `block_on` runs before it looks at the main future again.

@@ -45,6 +45,7 @@ pub struct Sleep {
 // ANCHOR_END: sleep
 
 // ANCHOR: poll_sleep
+// ANCHOR: sleep_future
 impl Future for Sleep {
     type Output = ();
 
@@ -75,6 +76,7 @@ impl Future for Sleep {
         Poll::Pending
     }
 }
+// ANCHOR_END: sleep_future
 
 impl std::fmt::Debug for Sleep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,6 +87,7 @@ impl std::fmt::Debug for Sleep {
     }
 }
 
+// ANCHOR: sleep_drop
 impl Sleep {
     fn deregister(&mut self) {
         if let Some((executor, key)) = self.entry.take() {
@@ -98,6 +101,7 @@ impl Drop for Sleep {
         self.deregister();
     }
 }
+// ANCHOR_END: sleep_drop
 // ANCHOR_END: poll_sleep
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::task::Waker;
 use std::time::Instant;
 
 // ANCHOR: timer_queue
+// ANCHOR: timer_queue_struct
 /// Identifies one entry: its deadline, then a number that tells apart
 /// entries with the same deadline. Ordered by deadline first.
 pub(crate) type TimerKey = (Instant, u64);
@@ -21,7 +22,9 @@ pub(crate) struct TimerQueue {
     entries: BTreeMap<TimerKey, Waker>,
     next_id: u64,
 }
+// ANCHOR_END: timer_queue_struct
 
+// ANCHOR: timer_queue_impl
 impl TimerQueue {
     /// Adds a timer; returns the key that finds it again.
     pub(crate) fn insert(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
@@ -76,6 +79,7 @@ impl TimerQueue {
         self.entries.len()
     }
 }
+// ANCHOR_END: timer_queue_impl
 // ANCHOR_END: timer_queue
 
 #[cfg(test)]

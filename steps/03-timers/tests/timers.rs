@@ -65,6 +65,7 @@ fn a_deadline_in_the_past_completes_at_once() {
     });
 }
 
+// ANCHOR: starvation
 /// Lesson #7: a timer fires while other tasks keep the ready queue full.
 /// An executor that only looks at timers when it has nothing else to do
 /// never fires it, and this test hangs until the watchdog fails it.
@@ -94,6 +95,7 @@ fn timers_fire_while_other_tasks_keep_yielding() {
         assert!(late_by < Duration::from_secs(2), "fired {late_by:?} late");
     });
 }
+// ANCHOR_END: starvation
 
 /// Lesson #4: a sleep polled from one task and then moved to another wakes
 /// the task that polled it last.

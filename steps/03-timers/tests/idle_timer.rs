@@ -25,10 +25,11 @@ fn sleeping_500_ms_costs_a_few_milliseconds_of_cpu() {
         });
         let cpu_used = process_cpu_time() - cpu_before;
         assert!(start.elapsed() >= Duration::from_millis(500));
-        // Spinning would cost about 500 ms; the bound is generous because
-        // the machine is shared and noisy.
+        // Spinning would cost about 500 ms, and waking every 100 µs to look
+        // at the timers about 60 ms; parking until the deadline costs next
+        // to nothing (the clock counts in 10 ms ticks).
         assert!(
-            cpu_used < Duration::from_millis(100),
+            cpu_used < Duration::from_millis(40),
             "sleeping used {cpu_used:?} of CPU"
         );
     });

@@ -155,3 +155,18 @@ fn a_sleep_polled_outside_a_runtime_panics_with_a_clear_message() {
         .unwrap_or_default();
     assert!(message.contains("outside of a runtime"), "{message}");
 }
+
+/// A sleep first polled under one `block_on` and awaited under the next:
+/// the first runtime's timers are gone with it, so the sleep must register
+/// again with the runtime polling it now, not wait on the old one forever.
+#[test]
+fn a_sleep_polled_under_one_runtime_completes_under_another() {
+    watchdog(LIMIT, "a sleep moved to another runtime", || {
+        let mut sleep = Box::pin(time::sleep(Duration::from_millis(20)));
+        block_on(async {
+            let first = std::future::poll_fn(|cx| Poll::Ready(sleep.as_mut().poll(cx))).await;
+            assert!(first.is_pending());
+        });
+        block_on(sleep);
+    });
+}

@@ -53,25 +53,20 @@ impl Future for Sleep {
             self.deregister();
             return Poll::Ready(());
         }
-        let deadline = self.deadline;
-        match &self.entry {
-            // Polled again: keep the one entry, with this poll's waker.
-            Some((executor, key)) => {
-                if !executor.timers.lock().update(*key, cx.waker()) {
-                    // It fired, yet the deadline is not reached: the clock
-                    // is coarser than the deadline. Wait again.
-                    let key = executor.add_timer(deadline, cx.waker().clone());
-                    self.entry.as_mut().expect("entry checked above").1 = key;
-                }
-            }
-            // First poll: register with the executor running this task.
-            None => {
-                let executor = Executor::current()
-                    .expect("a Sleep was polled outside of a runtime: await it inside block_on");
-                let key = executor.add_timer(deadline, cx.waker().clone());
-                self.entry = Some((executor, key));
-            }
+        // Polled again: keep the one entry, with this poll's waker.
+        if let Some((executor, key)) = &self.entry
+            && executor.timers.lock().update(*key, cx.waker())
+        {
+            return Poll::Pending;
         }
+        // First poll: register with the executor running this task. (Or the
+        // entry is gone while the deadline is still ahead: the runtime it
+        // was registered with has shut down, and its timers with it, so
+        // register with the one polling it now.)
+        let executor = Executor::current()
+            .expect("a Sleep was polled outside of a runtime: await it inside block_on");
+        let key = executor.add_timer(self.deadline, cx.waker().clone());
+        self.entry = Some((executor, key));
         Poll::Pending
     }
 }

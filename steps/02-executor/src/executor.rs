@@ -34,10 +34,12 @@ struct State {
 }
 // ANCHOR_END: executor
 
+// ANCHOR: current
 thread_local! {
     /// The executor of the `block_on` running on this thread, if any.
     static CURRENT: RefCell<Option<Arc<Executor>>> = const { RefCell::new(None) };
 }
+// ANCHOR_END: current
 
 // ANCHOR: spawn
 /// Spawns `future` as a new task on the current runtime and returns a
@@ -83,6 +85,7 @@ impl Executor {
         })
     }
 
+    // ANCHOR: enter
     /// Makes this the current thread's executor until the guard is dropped;
     /// dropping the guard shuts the executor down.
     pub(crate) fn enter(self: &Arc<Self>) -> Enter {
@@ -99,6 +102,7 @@ impl Executor {
             executor: self.clone(),
         }
     }
+    // ANCHOR_END: enter
 
     // ANCHOR: executor_spawn
     fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
@@ -186,6 +190,7 @@ impl Executor {
     // ANCHOR_END: shutdown
 }
 
+// ANCHOR: enter_guard
 /// Returned by [`Executor::enter`]: while it lives, `spawn` on this thread
 /// reaches the executor.
 pub(crate) struct Enter {
@@ -198,3 +203,4 @@ impl Drop for Enter {
         CURRENT.with(|current| current.borrow_mut().take());
     }
 }
+// ANCHOR_END: enter_guard

@@ -31,6 +31,7 @@ enum Slot<T> {
 }
 // ANCHOR_END: join_handle
 
+// ANCHOR: channel
 /// The task's end of the slot: it stores the result and wakes the handle.
 pub(crate) struct Completer<T> {
     slot: Option<Arc<Mutex<Slot<T>>>>,
@@ -46,6 +47,7 @@ pub(crate) fn channel<T>() -> (Completer<T>, JoinHandle<T>) {
         JoinHandle { slot },
     )
 }
+// ANCHOR_END: channel
 
 // ANCHOR: completer
 impl<T> Completer<T> {

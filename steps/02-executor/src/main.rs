@@ -4,9 +4,11 @@
 //! each step, so their lines interleave; a fourth never finishes and is
 //! dropped when `block_on` returns.
 
+// ANCHOR: imports
 use std::future::pending;
 
 use runtime::{block_on, spawn, task};
+// ANCHOR_END: imports
 
 // ANCHOR: counter
 /// Counts to `steps`, letting the other tasks run after each step.

@@ -98,12 +98,14 @@ impl Task {
     }
     // ANCHOR_END: run
 
+    // ANCHOR: drop_future
     /// Drops the future without polling it again (executor shutdown).
     pub(crate) fn drop_future(&self) {
         self.state.store(COMPLETE, Ordering::Release);
         let future = self.future.lock().take();
         drop(future);
     }
+    // ANCHOR_END: drop_future
 }
 
 // ANCHOR: wake

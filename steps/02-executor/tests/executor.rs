@@ -221,6 +221,7 @@ impl Future for Probe {
     }
 }
 
+// ANCHOR: duplicate_wakes
 /// Lesson #2: 1,000 wakes of an idle task queue it once, so it is polled
 /// once more, not 1,000 times.
 #[test]
@@ -258,6 +259,7 @@ fn duplicate_wakes_queue_a_task_once() {
         });
     });
 }
+// ANCHOR_END: duplicate_wakes
 
 /// Lesson #2 under fire: threads wake a task as fast as they can while it
 /// runs; its polls never overlap and it is never polled after `Ready`.

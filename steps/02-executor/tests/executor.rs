@@ -397,7 +397,11 @@ fn unfinished_tasks_are_dropped_when_block_on_returns() {
                 // Two tasks that hold each other's wakers: a reference cycle.
                 let slot_a: Arc<Mutex<Option<Waker>>> = Default::default();
                 let slot_b: Arc<Mutex<Option<Waker>>> = Default::default();
-                for (mine, theirs) in [(slot_a.clone(), slot_b.clone()), (slot_b, slot_a)] {
+                let pair = [
+                    (slot_a.clone(), slot_b.clone()),
+                    (slot_b.clone(), slot_a.clone()),
+                ];
+                for (mine, theirs) in pair {
                     let guard = DropCounter(counter.clone());
                     spawn(async move {
                         let _guard = guard;
@@ -408,6 +412,11 @@ fn unfinished_tasks_are_dropped_when_block_on_returns() {
                         })
                         .await;
                     });
+                }
+                // Wait until the cycle exists: each task holds the other's
+                // waker, and so, through it, the other task.
+                while slot_a.lock().is_none() || slot_b.lock().is_none() {
+                    task::yield_now().await;
                 }
                 // Tasks still in the ready queue when the main future finishes.
                 for _ in 0..10 {
@@ -513,4 +522,52 @@ fn block_on_inside_a_task_panics_with_a_clear_message() {
             );
         },
     );
+}
+
+/// The main future gets its turn even while a task never stops yielding:
+/// `block_on` must not run ready tasks for as long as there are any.
+#[test]
+fn the_main_future_runs_beside_a_task_that_yields_forever() {
+    watchdog(LIMIT, "the main future beside a busy task", || {
+        block_on(async {
+            spawn(async {
+                loop {
+                    task::yield_now().await;
+                }
+            });
+            for _ in 0..100 {
+                task::yield_now().await;
+            }
+        });
+    });
+}
+
+/// Lesson #8 at the edge: a destructor that panics, when the task's future
+/// finishes or when it is dropped at shutdown, does not take the executor
+/// down; the handle says the task did not give its output.
+#[test]
+fn a_destructor_that_panics_does_not_take_the_executor_down() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("a destructor panicked");
+        }
+    }
+    watchdog(LIMIT, "panicking destructors", || {
+        let outcome = block_on(async {
+            let finished = spawn(async {
+                let _bomb = PanicOnDrop;
+            })
+            .await;
+            // Left unfinished: dropped at shutdown.
+            spawn(async {
+                let _bomb = PanicOnDrop;
+                pending::<()>().await;
+            });
+            let after = spawn(async { "still running" }).await.unwrap();
+            (finished.is_err(), after)
+        });
+        assert_eq!(outcome, (true, "still running"));
+        assert_eq!(block_on(async { spawn(async { 1 }).await.unwrap() }), 1);
+    });
 }

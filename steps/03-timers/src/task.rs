@@ -6,6 +6,7 @@ mod yield_now;
 pub use yield_now::yield_now;
 
 use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -72,9 +73,18 @@ impl Task {
         let waker = Waker::from(self.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = self.future.lock();
-        let Some(fut) = future.as_mut() else { return };
+        let Some(fut) = future.as_mut() else {
+            // Dropped at shutdown since it was queued: nothing to poll.
+            self.state.store(COMPLETE, Ordering::Release);
+            return;
+        };
 
-        match fut.as_mut().poll(&mut cx) {
+        // The user's panics are caught inside the task's future. One that
+        // still escapes (from a destructor that runs as that future ends)
+        // ends the task as if it had finished, and must not unwind through
+        // the executor and take its thread down (lesson #8).
+        let poll = panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
+        match poll.unwrap_or(Poll::Ready(())) {
             Poll::Ready(()) => {
                 *future = None;
                 drop(future);
@@ -102,7 +112,9 @@ impl Task {
     pub(crate) fn drop_future(&self) {
         self.state.store(COMPLETE, Ordering::Release);
         let future = self.future.lock().take();
-        drop(future);
+        // A destructor that panics has been reported by the panic hook; it
+        // must not stop the other tasks from being dropped.
+        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(future)));
     }
 }
 

@@ -125,6 +125,7 @@ impl ScheduledIo {
     // ANCHOR_END: set_readiness
 
     // ANCHOR: poll_ready
+    // ANCHOR: wait_for_readiness
     /// `Ready` if the source is ready in `direction`; otherwise stores the
     /// task's waker and returns `Pending`.
     pub(crate) fn poll_ready(
@@ -163,7 +164,9 @@ impl ScheduledIo {
             ready: current & direction.mask(),
         }
     }
+    // ANCHOR_END: wait_for_readiness
 
+    // ANCHOR: clear_readiness
     /// Forgets that the source was ready in `direction`, after an operation
     /// returned `WouldBlock`, and only then (lesson #6): edge-triggered
     /// readiness is reported once, so clearing it early loses it for good.
@@ -178,13 +181,16 @@ impl ScheduledIo {
                 (current >> TICK_SHIFT == observed.tick).then_some(current & !clear)
             });
     }
+    // ANCHOR_END: clear_readiness
     // ANCHOR_END: poll_ready
 
+    // ANCHOR: clear_wakers
     /// Drops every stored waker (runtime shutdown).
     pub(crate) fn clear_wakers(&self) {
         drop(std::mem::take(&mut *self.readers.lock()));
         drop(std::mem::take(&mut *self.writers.lock()));
     }
+    // ANCHOR_END: clear_wakers
 }
 
 #[cfg(test)]
@@ -242,9 +248,21 @@ mod tests {
             let _ = io.poll_ready(&mut Context::from_waker(&first_waker), Direction::Read);
         }
         let _ = io.poll_ready(&mut Context::from_waker(&second_waker), Direction::Read);
-        assert_eq!(io.add_readiness(READABLE), 2);
-        assert_eq!(first.0.load(Ordering::SeqCst), 1);
-        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        let woken = io.add_readiness(READABLE);
+        assert!(
+            first.0.load(Ordering::SeqCst) >= 1,
+            "the first task was not woken"
+        );
+        assert!(
+            second.0.load(Ordering::SeqCst) >= 1,
+            "the second task was not woken"
+        );
+        // `will_wake` is best-effort (under Miri it never matches), so the
+        // list holding each task once is an optimisation, checked here only
+        // where it holds.
+        if !cfg!(miri) {
+            assert_eq!(woken, 2);
+        }
     }
 
     /// Lesson #6: clearing readiness that a task observed must not erase an

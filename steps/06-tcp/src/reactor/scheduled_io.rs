@@ -242,9 +242,21 @@ mod tests {
             let _ = io.poll_ready(&mut Context::from_waker(&first_waker), Direction::Read);
         }
         let _ = io.poll_ready(&mut Context::from_waker(&second_waker), Direction::Read);
-        assert_eq!(io.add_readiness(READABLE), 2);
-        assert_eq!(first.0.load(Ordering::SeqCst), 1);
-        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        let woken = io.add_readiness(READABLE);
+        assert!(
+            first.0.load(Ordering::SeqCst) >= 1,
+            "the first task was not woken"
+        );
+        assert!(
+            second.0.load(Ordering::SeqCst) >= 1,
+            "the second task was not woken"
+        );
+        // `will_wake` is best-effort (under Miri it never matches), so the
+        // list holding each task once is an optimisation, checked here only
+        // where it holds.
+        if !cfg!(miri) {
+            assert_eq!(woken, 2);
+        }
     }
 
     /// Lesson #6: clearing readiness that a task observed must not erase an

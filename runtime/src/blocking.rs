@@ -1,0 +1,206 @@
+//! The blocking pool: threads for work that blocks, so that it never holds
+//! up a worker thread and the tasks queued behind it.
+
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::executor::{Context, Executor};
+use crate::join::{self, JoinHandle};
+
+/// At most this many blocking threads run at once; more jobs wait.
+const MAX_THREADS: usize = 512;
+/// A blocking thread with no job for this long exits, by default.
+pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+type Job = Box<dyn FnOnce() + Send>;
+
+// ANCHOR: pool
+/// A pool that grows when every thread is busy and shrinks when threads
+/// stay idle.
+pub(crate) struct BlockingPool {
+    state: Mutex<PoolState>,
+    condvar: Condvar,
+    /// How long a thread waits for a job before it exits.
+    keep_alive: Duration,
+}
+
+struct PoolState {
+    queue: VecDeque<Job>,
+    /// Threads alive, busy or idle.
+    threads: usize,
+    /// Threads waiting on the condvar and not notified (as in the workers).
+    idle: usize,
+    /// Threads notified and not yet awake.
+    notified: usize,
+    shut_down: bool,
+    /// To join at shutdown; handles of threads that exited are pruned.
+    handles: Vec<thread::JoinHandle<()>>,
+}
+// ANCHOR_END: pool
+
+// ANCHOR: spawn_blocking
+/// Runs `f` on a thread of the runtime's blocking pool and returns a handle
+/// to its result: for work that blocks (a file read, a heavy computation,
+/// a blocking library), which would otherwise stall a worker thread and
+/// every task queued behind it.
+///
+/// The pool starts threads as needed (up to 512) and lets them go after
+/// 10 s without work (see [`Builder::thread_keep_alive`](crate::Builder::thread_keep_alive)). A job that panics resolves its handle to a
+/// [`JoinError`](crate::JoinError) with `is_panic()`.
+///
+/// # Panics
+///
+/// If called outside of a runtime.
+///
+/// ```
+/// runtime::block_on(async {
+///     let sum = runtime::task::spawn_blocking(|| (1..=100u64).sum::<u64>()).await.unwrap();
+///     assert_eq!(sum, 5050);
+/// });
+/// ```
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let executor = Executor::current().expect(
+        "spawn_blocking called outside of a runtime: call it from inside block_on or a task",
+    );
+    let (completer, mut handle) = join::channel();
+    let cancelled = Arc::new(AtomicBool::new(false));
+    handle.set_blocking(cancelled.clone());
+    let job = Box::new(move || {
+        if cancelled.load(Ordering::Acquire) {
+            drop(completer); // resolves the handle as cancelled
+            return;
+        }
+        completer.complete(std::panic::catch_unwind(AssertUnwindSafe(f)));
+    });
+    executor.blocking.push(&executor, job);
+    handle
+}
+// ANCHOR_END: spawn_blocking
+
+impl BlockingPool {
+    pub(crate) fn new(keep_alive: Duration) -> BlockingPool {
+        BlockingPool {
+            state: Mutex::new(PoolState {
+                queue: VecDeque::new(),
+                threads: 0,
+                idle: 0,
+                notified: 0,
+                shut_down: false,
+                handles: Vec::new(),
+            }),
+            condvar: Condvar::new(),
+            keep_alive,
+        }
+    }
+
+    // ANCHOR: push
+    /// Queues a job: wakes an idle thread, or starts a new one if none is
+    /// idle and the pool is not at its limit.
+    fn push(&self, executor: &Arc<Executor>, job: Job) {
+        let mut state = self.state.lock();
+        if state.shut_down {
+            return; // dropping the job resolves its handle as cancelled
+        }
+        state.queue.push_back(job);
+        if state.idle > 0 {
+            state.idle -= 1;
+            state.notified += 1;
+            self.condvar.notify_one();
+            return;
+        }
+        if state.threads >= MAX_THREADS {
+            return; // a busy thread takes it when it is done
+        }
+        state.handles.retain(|handle| !handle.is_finished());
+        let executor_for_thread = executor.clone();
+        let spawned = thread::Builder::new()
+            .name("runtime-blocking".into())
+            .spawn(move || {
+                // A runtime, so `spawn` works here; not an async context,
+                // so blocking (even `block_on`) is allowed.
+                let _context = Context::set(&executor_for_thread, false);
+                executor_for_thread.blocking.run_thread();
+            });
+        match spawned {
+            Ok(handle) => {
+                state.threads += 1;
+                state.handles.push(handle);
+            }
+            // With no thread at all, the job would wait forever: say so.
+            Err(error) if state.threads == 0 => {
+                let job = state.queue.pop_back();
+                drop(state);
+                drop(job);
+                panic!("spawn_blocking could not start a thread: {error}");
+            }
+            Err(_) => {} // the threads that exist will take it
+        }
+    }
+    // ANCHOR_END: push
+
+    // ANCHOR: run_thread
+    /// The loop of a blocking thread: run jobs; exit after `keep_alive`
+    /// without one, or at shutdown.
+    fn run_thread(&self) {
+        let mut state = self.state.lock();
+        loop {
+            if let Some(job) = state.queue.pop_front() {
+                drop(state);
+                job();
+                state = self.state.lock();
+                continue;
+            }
+            if state.shut_down {
+                break;
+            }
+            state.idle += 1;
+            let timed_out = self
+                .condvar
+                .wait_for(&mut state, self.keep_alive)
+                .timed_out();
+            if state.notified > 0 {
+                state.notified -= 1;
+            } else {
+                state.idle -= 1;
+                if timed_out && state.queue.is_empty() {
+                    break;
+                }
+            }
+        }
+        state.threads -= 1;
+    }
+    // ANCHOR_END: run_thread
+
+    /// Drops the jobs that have not started and waits for the running ones
+    /// to finish (they cannot be interrupted).
+    pub(crate) fn shutdown(&self) {
+        let (queue, handles) = {
+            let mut state = self.state.lock();
+            state.shut_down = true;
+            self.condvar.notify_all();
+            (
+                std::mem::take(&mut state.queue),
+                std::mem::take(&mut state.handles),
+            )
+        };
+        drop(queue);
+        let me = thread::current().id();
+        for handle in handles {
+            // A runtime dropped inside a blocking job: that thread cannot
+            // wait for itself; it exits when its job returns.
+            if handle.thread().id() != me {
+                let _ = handle.join();
+            }
+        }
+    }
+}

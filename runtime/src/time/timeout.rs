@@ -1,0 +1,78 @@
+//! `timeout`: give a future a deadline.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::time::{Sleep, sleep};
+
+// ANCHOR: timeout
+/// Runs `future` with a time limit: `Ok(output)` if it completes within
+/// `duration`, `Err(Elapsed)` if not, in which case `future` is dropped.
+///
+/// ```
+/// use std::time::Duration;
+/// use runtime::time::{sleep, timeout};
+///
+/// runtime::block_on(async {
+///     let quick = timeout(Duration::from_secs(1), async { 7 }).await;
+///     assert_eq!(quick.unwrap(), 7);
+///     let slow = timeout(Duration::from_millis(10), sleep(Duration::from_secs(3600))).await;
+///     assert!(slow.is_err());
+/// });
+/// ```
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        deadline: sleep(duration),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future returned by [`timeout`].
+    #[derive(Debug)]
+    pub struct Timeout<F> {
+        #[pin]
+        future: F,
+        deadline: Sleep,
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // The future first: if it is ready just as the deadline passes, the
+        // work it did is not thrown away.
+        if let Poll::Ready(output) = this.future.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        match Pin::new(this.deadline).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The error of a [`timeout`] whose deadline passed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+/// Lets `?` turn a timeout into an `io::Error` of kind `TimedOut`.
+impl From<Elapsed> for std::io::Error {
+    fn from(elapsed: Elapsed) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, elapsed)
+    }
+}
+// ANCHOR_END: timeout

@@ -1,0 +1,90 @@
+//! The blocking pool shrinks when idle, and a dropped runtime leaves no
+//! thread behind (lesson #9).
+//!
+//! This file holds one test, so that no other test's threads are alive in
+//! this process while it counts them.
+
+mod common;
+
+use std::time::Duration;
+
+use common::watchdog;
+use runtime::{Runtime, task};
+
+/// This process's threads whose name starts with `prefix` (Linux).
+fn threads_named(prefix: &str) -> usize {
+    let mut count = 0;
+    for entry in std::fs::read_dir("/proc/self/task").expect("cannot list /proc/self/task") {
+        let comm = entry
+            .expect("cannot read /proc/self/task")
+            .path()
+            .join("comm");
+        if let Ok(name) = std::fs::read_to_string(comm)
+            && name.starts_with(prefix)
+        {
+            count += 1;
+        }
+    }
+    count
+}
+
+fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !condition() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "gave up waiting: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn blocking_threads_exit_when_idle_and_every_thread_exits_on_drop() {
+    watchdog(Duration::from_secs(60), "blocking threads", || {
+        let runtime = Runtime::builder()
+            .worker_threads(2)
+            .thread_keep_alive(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let jobs: Vec<_> = (0..4)
+                .map(|_| task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(20))))
+                .collect();
+            for job in jobs {
+                job.await.unwrap();
+            }
+        });
+        assert!(threads_named("runtime-blockin") >= 1);
+        wait_until("idle blocking threads to exit", || {
+            threads_named("runtime-blockin") == 0
+        });
+
+        // One more job, then drop the runtime while it runs: drop waits for
+        // it, and every thread is gone afterwards.
+        let started = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let job_started = started.clone();
+        let job = runtime.spawn(async move {
+            task::spawn_blocking(move || {
+                job_started.wait();
+                std::thread::sleep(Duration::from_millis(50));
+                "finished"
+            })
+            .await
+        });
+        started.wait();
+        drop(runtime);
+        // Joined threads may linger in /proc for a moment; leaked ones stay.
+        wait_until("workers to leave /proc", || {
+            threads_named("runtime-worker") == 0
+        });
+        wait_until("blocking threads to leave /proc", || {
+            threads_named("runtime-blockin") == 0
+        });
+        assert!(
+            job.is_finished(),
+            "drop returned before the running blocking job finished"
+        );
+        drop(job);
+    });
+}

@@ -1,9 +1,11 @@
 //! The step diffs the book shows: `book/src/diffs/NN-slug.diff` is what changed from the
-//! previous step folder (by name) to `steps/NN-slug`.
+//! previous step folder (by name) to `steps/NN-slug`, and `book/src/diffs/runtime.diff` is
+//! what changed from the last step folder to the complete crate in `runtime/`.
 //!
-//! Both trees are copied into a temporary folder as `steps/<name>`, with every line that
-//! contains `ANCHOR:` or `ANCHOR_END:` removed (those are mdBook include markers, not code),
-//! and compared with `git diff --no-index`. Only files git would track are copied (tracked, or
+//! Every folder is copied into a temporary folder under the same path it has in the
+//! repository (`steps/<name>`, `runtime`), with every line that contains `ANCHOR:` or
+//! `ANCHOR_END:` removed (those are mdBook include markers, not code), and each pair is
+//! compared with `git diff --no-index`. Only files git would track are copied (tracked, or
 //! untracked and not ignored), so `target/` and other ignored files never show.
 //!
 //! The output must be the same bytes on every machine: git runs with an empty environment
@@ -20,21 +22,29 @@ use crate::files::{self, TempDir};
 /// Where the generated diffs live, relative to the repository root.
 pub const DIFFS_DIR: &str = "book/src/diffs";
 
-/// The diff of one step against the step before it.
+/// The folder of the complete crate, relative to the repository root. The last step folder
+/// is diffed against it too, into `runtime.diff`.
+pub const RUNTIME_DIR: &str = "runtime";
+
+/// The diff of one folder against the one before it: a step against the previous step, or
+/// the runtime against the last step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepDiff {
-    /// The previous step folder's name, e.g. `01-block-on`.
+    /// The older folder, relative to the repository root, e.g. `steps/01-block-on`.
     pub old: String,
-    /// This step folder's name, e.g. `02-executor`.
+    /// The newer folder, relative to the repository root, e.g. `steps/02-executor` or
+    /// `runtime`.
     pub new: String,
     /// The diff, as `git diff` prints it, without `index` lines.
     pub text: Vec<u8>,
 }
 
 impl StepDiff {
-    /// The diff's file name under [`DIFFS_DIR`]: `<new>.diff`.
+    /// The diff's file name under [`DIFFS_DIR`]: the newer folder's own name, then `.diff`
+    /// (`02-executor.diff`, `runtime.diff`).
     pub fn file_name(&self) -> String {
-        format!("{}.diff", self.new)
+        let name = self.new.rsplit('/').next().unwrap_or(&self.new);
+        format!("{name}.diff")
     }
 }
 
@@ -83,10 +93,10 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|window| window == needle)
 }
 
-/// The files of `steps/<name>` that git would track (tracked, or untracked and not ignored),
-/// relative to the step folder, sorted.
-fn tracked_files(root: &Path, name: &str) -> Result<BTreeSet<String>, String> {
-    let prefix = format!("steps/{name}/");
+/// The files of `folder` (a path relative to `root`, such as `steps/01-block-on`) that git
+/// would track (tracked, or untracked and not ignored), relative to that folder, sorted.
+fn tracked_files(root: &Path, folder: &str) -> Result<BTreeSet<String>, String> {
+    let prefix = format!("{folder}/");
     let output = Command::new("git")
         .arg("-C")
         .arg(root)
@@ -129,8 +139,8 @@ fn tracked_files(root: &Path, name: &str) -> Result<BTreeSet<String>, String> {
     Ok(found)
 }
 
-/// `git diff --no-index` from `steps/<old>` to `steps/<new>` inside `dir`, pinned so that
-/// its output does not depend on the machine.
+/// `git diff --no-index` from `old` to `new` (paths relative to `dir`) inside `dir`, pinned so
+/// that its output does not depend on the machine.
 fn git_diff(dir: &Path, old: &str, new: &str) -> Result<Vec<u8>, String> {
     let mut git = Command::new("git");
     git.current_dir(dir)
@@ -161,39 +171,53 @@ fn git_diff(dir: &Path, old: &str, new: &str) -> Result<Vec<u8>, String> {
         "--no-prefix",
         "--",
     ])
-    .arg(format!("steps/{old}"))
-    .arg(format!("steps/{new}"));
+    .arg(old)
+    .arg(new);
     let output = git
         .output()
-        .map_err(|e| format!("cannot run git to diff steps/{old} and steps/{new}: {e}"))?;
+        .map_err(|e| format!("cannot run git to diff {old} and {new}: {e}"))?;
     // `git diff --no-index` exits with 1 when the trees differ, 0 when they do not.
     match output.status.code() {
         Some(0 | 1) => Ok(drop_index_lines(&output.stdout)),
         _ => Err(format!(
-            "`git diff --no-index steps/{old} steps/{new}` failed ({}): {}",
+            "`git diff --no-index {old} {new}` failed ({}): {}",
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         )),
     }
 }
 
-/// Generates, in memory, the diff of every step folder against the one before it.
+/// The folders to diff, oldest first, relative to `root`: every step folder, then
+/// [`RUNTIME_DIR`] if it exists. Each one is diffed against the one before it.
+pub fn folders(root: &Path) -> Result<Vec<String>, String> {
+    let mut folders: Vec<String> = step_names(root)?
+        .into_iter()
+        .map(|name| format!("steps/{name}"))
+        .collect();
+    if root.join(RUNTIME_DIR).is_dir() {
+        folders.push(RUNTIME_DIR.to_string());
+    }
+    Ok(folders)
+}
+
+/// Generates, in memory, the diff of every step folder against the one before it, and of
+/// the runtime against the last step folder.
 pub fn generate(root: &Path) -> Result<Vec<StepDiff>, String> {
-    let names = step_names(root)?;
-    if names.len() < 2 {
+    let folders = folders(root)?;
+    if folders.len() < 2 {
         return Ok(Vec::new());
     }
     let temp = TempDir::new("tooling-diffs")?;
-    for name in &names {
-        let from = root.join("steps").join(name);
-        let to = temp.path().join("steps").join(name);
+    for folder in &folders {
+        let from = root.join(folder);
+        let to = temp.path().join(folder);
         files::create_dir_all(&to)?;
-        for file in tracked_files(root, name)? {
+        for file in tracked_files(root, folder)? {
             let text = files::read(&from.join(&file))?;
             files::write(&to.join(&file), &strip_anchor_lines(&text))?;
         }
     }
-    names
+    folders
         .windows(2)
         .map(|pair| {
             Ok(StepDiff {
@@ -219,7 +243,7 @@ fn committed(root: &Path) -> Result<Vec<String>, String> {
 }
 
 /// Regenerates [`DIFFS_DIR`]: writes every diff that changed and removes the `.diff` files
-/// that no step pair produces any more. Returns one line per file saying what happened.
+/// that no pair of folders produces any more. Returns one line per file saying what happened.
 pub fn write_all(root: &Path) -> Result<Vec<String>, String> {
     let diffs = generate(root)?;
     let mut report = Vec::new();
@@ -230,17 +254,14 @@ pub fn write_all(root: &Path) -> Result<Vec<String>, String> {
             report.push(format!("unchanged {shown}"));
         } else {
             files::write(&path, &diff.text)?;
-            report.push(format!(
-                "wrote     {shown} (steps/{} -> steps/{})",
-                diff.old, diff.new
-            ));
+            report.push(format!("wrote     {shown} ({} -> {})", diff.old, diff.new));
         }
     }
     for name in committed(root)? {
         if !diffs.iter().any(|diff| diff.file_name() == name) {
             files::remove(&root.join(DIFFS_DIR).join(&name))?;
             report.push(format!(
-                "removed   {DIFFS_DIR}/{name} (no step folder makes it)"
+                "removed   {DIFFS_DIR}/{name} (no pair of folders makes it)"
             ));
         }
     }
@@ -255,7 +276,7 @@ pub fn check_all(root: &Path) -> Result<(usize, Vec<String>), String> {
     for diff in &diffs {
         let path = root.join(DIFFS_DIR).join(diff.file_name());
         let shown = format!("{DIFFS_DIR}/{}", diff.file_name());
-        let pair = format!("steps/{} -> steps/{}", diff.old, diff.new);
+        let pair = format!("{} -> {}", diff.old, diff.new);
         if !path.is_file() {
             problems.push(format!("{shown} is missing (the diff {pair})"));
             continue;
@@ -271,7 +292,7 @@ pub fn check_all(root: &Path) -> Result<(usize, Vec<String>), String> {
     for name in committed(root)? {
         if !diffs.iter().any(|diff| diff.file_name() == name) {
             problems.push(format!(
-                "{DIFFS_DIR}/{name} is stale: no pair of step folders makes it"
+                "{DIFFS_DIR}/{name} is stale: no pair of folders makes it"
             ));
         }
     }
@@ -392,5 +413,73 @@ new file mode 100644
         write_all(root).expect("write");
         assert_eq!(check_all(root).expect("check"), (1, Vec::new()));
         assert!(!root.join("book/src/diffs/03-gone.diff").exists());
+    }
+
+    /// With a `runtime/` folder, the last step is diffed against it too, into
+    /// `runtime.diff`, by the same rules: paths as in the repository, no anchor lines, no
+    /// ignored files. `--check` sees it go stale.
+    #[test]
+    fn generates_the_diff_from_the_last_step_to_the_runtime() {
+        let temp = TempDir::new("tooling-test-runtime-diff").expect("temp dir");
+        let root = temp.path();
+        git(root, &["init", "-q"]);
+        let write = |path: &str, text: &str| {
+            files::write(&root.join(path), text.as_bytes()).expect("write test file");
+        };
+        write(".gitignore", "target/\n");
+        write("steps/01-first/src/lib.rs", "fn one() {}\n");
+        write("steps/02-second/src/lib.rs", "fn one() {}\nfn two() {}\n");
+        write("steps/02-second/src/main.rs", "fn main() {}\n");
+        write(
+            "runtime/src/lib.rs",
+            "fn one() {}\n// ANCHOR: two\nfn two() {}\n// ANCHOR_END: two\nfn three() {}\n",
+        );
+        write("runtime/examples/echo.rs", "fn main() {}\n");
+        write("runtime/target/debug.rs", "ignored\n");
+        assert_eq!(
+            folders(root).expect("folders"),
+            ["steps/01-first", "steps/02-second", "runtime"]
+        );
+
+        let diffs = generate(root).expect("generate");
+        let names: Vec<String> = diffs.iter().map(StepDiff::file_name).collect();
+        assert_eq!(names, ["02-second.diff", "runtime.diff"]);
+        assert_eq!(diffs[1].old, "steps/02-second");
+        assert_eq!(diffs[1].new, "runtime");
+        let expected = "\
+diff --git runtime/examples/echo.rs runtime/examples/echo.rs
+new file mode 100644
+--- /dev/null
++++ runtime/examples/echo.rs
+@@ -0,0 +1 @@
++fn main() {}
+diff --git steps/02-second/src/lib.rs runtime/src/lib.rs
+--- steps/02-second/src/lib.rs
++++ runtime/src/lib.rs
+@@ -1,2 +1,3 @@
+ fn one() {}
+ fn two() {}
++fn three() {}
+diff --git steps/02-second/src/main.rs steps/02-second/src/main.rs
+deleted file mode 100644
+--- steps/02-second/src/main.rs
++++ /dev/null
+@@ -1 +0,0 @@
+-fn main() {}
+";
+        assert_eq!(String::from_utf8_lossy(&diffs[1].text), expected);
+
+        write_all(root).expect("write");
+        assert!(root.join("book/src/diffs/runtime.diff").is_file());
+        assert_eq!(check_all(root).expect("check"), (2, Vec::new()));
+        write("runtime/src/lib.rs", "fn one() {}\n");
+        let (_, problems) = check_all(root).expect("check");
+        assert_eq!(
+            problems,
+            [
+                "book/src/diffs/runtime.diff is stale: it differs from the diff \
+              steps/02-second -> runtime from line 10 on"
+            ]
+        );
     }
 }

@@ -10,7 +10,8 @@ usage: cargo run -q -p tooling -- [--root DIR] <command>
 
 commands:
   diffs            regenerate book/src/diffs/NN-slug.diff, the diff of every step folder
-                   against the previous one (ANCHOR marker lines removed)
+                   against the previous one, and book/src/diffs/runtime.diff, the last step
+                   folder against runtime/ (ANCHOR marker lines removed)
   diffs --check    fail if a committed diff is stale, missing or extra; writes nothing
   check-includes   check every {{#include}} / {{#rustdoc_include}} in book/src/**/*.md
   check-html       check that the built book (book/book/**/*.html) has no unexpanded {{#
@@ -67,7 +68,7 @@ fn run(args: &[String]) -> Result<(), String> {
                 "the step diffs are out of date; regenerate them with `ci/diffs` \
                  (or `cargo run -q -p tooling -- diffs`) and commit book/src/diffs",
             )?;
-            println!("step diffs: all {count} up to date in {}", diffs::DIFFS_DIR);
+            println!("diffs: all {count} up to date in {}", diffs::DIFFS_DIR);
             Ok(())
         }
         ["check-includes"] => {

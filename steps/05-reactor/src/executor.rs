@@ -214,6 +214,7 @@ impl Executor {
         }
     }
 
+    // ANCHOR: wake_timekeeper
     /// Interrupts the timekeeper's OS poll, if it is in one.
     fn wake_timekeeper(&self, state: &mut State) {
         if state.timekeeper_parked && !state.timekeeper_woken {
@@ -221,6 +222,7 @@ impl Executor {
             self.reactor.wake();
         }
     }
+    // ANCHOR_END: wake_timekeeper
 
     /// Wakes one worker parked on `workers_condvar`, if there is one that
     /// has not been notified already.
@@ -275,6 +277,7 @@ impl Executor {
         }
     }
 
+    // ANCHOR: park_timekeeper
     /// Parks as the timekeeper, in the reactor's OS poll: until an I/O
     /// event comes, a task is queued, a new earliest deadline arrives, or
     /// the earliest deadline passes. Then fires the timers that are due.
@@ -297,6 +300,7 @@ impl Executor {
         // Waking tasks takes the state lock: fire the timers without it.
         MutexGuard::unlocked(state, || self.fire_expired_timers());
     }
+    // ANCHOR_END: park_timekeeper
     // ANCHOR_END: worker
 
     // ANCHOR: fire_timers

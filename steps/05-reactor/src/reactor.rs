@@ -21,9 +21,11 @@ use mio::{Events, Interest, Poll, Registry, Token};
 use parking_lot::Mutex;
 use slab::Slab;
 
+// ANCHOR: wake_token
 /// The token of the reactor's own `mio::Waker`. No registration gets it:
 /// registration tokens keep their slab index below `MAX_SOURCES`.
 const WAKE_TOKEN: Token = Token(usize::MAX);
+// ANCHOR_END: wake_token
 
 // ANCHOR: token
 /// How many bits of a token hold the slab index; the bits above hold the
@@ -79,6 +81,7 @@ pub fn set_trace(enabled: bool) {
 }
 
 impl Reactor {
+    // ANCHOR: new
     pub(crate) fn new() -> io::Result<Reactor> {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
@@ -93,6 +96,7 @@ impl Reactor {
             }),
         })
     }
+    // ANCHOR_END: new
 
     // ANCHOR: register
     /// Registers `source` for readable and writable events.
@@ -176,6 +180,7 @@ impl Reactor {
     }
     // ANCHOR_END: poll
 
+    // ANCHOR: lookup
     /// The registration an event's token names: the same slot *and* the
     /// same generation, or none.
     fn lookup(&self, token: Token) -> Option<Arc<ScheduledIo>> {
@@ -186,14 +191,18 @@ impl Reactor {
             .filter(|io| io.token() == token)
             .cloned()
     }
+    // ANCHOR_END: lookup
 
+    // ANCHOR: wake
     /// Makes a worker waiting in [`poll`](Reactor::poll) return.
     pub(crate) fn wake(&self) {
         if let Err(error) = self.waker.wake() {
             panic!("failed to interrupt the reactor's OS poll: {error}");
         }
     }
+    // ANCHOR_END: wake
 
+    // ANCHOR: clear_wakers
     /// Forgets every registration's wakers, which hold tasks: called at
     /// shutdown, so that no task stays alive through them.
     pub(crate) fn clear_wakers(&self) {
@@ -208,6 +217,7 @@ impl Reactor {
             io.clear_wakers();
         }
     }
+    // ANCHOR_END: clear_wakers
 }
 
 /// "readable, writable" and so on, for the trace.

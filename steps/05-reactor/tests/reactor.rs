@@ -42,6 +42,7 @@ async fn read_to_end(stream: &Registered<mio::net::TcpStream>) -> Vec<u8> {
     }
 }
 
+// ANCHOR: early_clients
 /// Lesson #6: 100 clients connect before the server's first `accept`. One
 /// readable edge announces them all; a server that waits for an edge per
 /// connection, instead of accepting until `WouldBlock`, hangs.
@@ -63,6 +64,7 @@ fn clients_that_connect_before_the_first_accept_are_all_accepted() {
         });
     });
 }
+// ANCHOR_END: early_clients
 
 /// Lesson #6: a peer writes in many small pieces with pauses; every byte
 /// arrives, in order.

@@ -70,6 +70,7 @@ async fn client(
 }
 // ANCHOR_END: client
 
+// ANCHOR: main
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
@@ -88,6 +89,7 @@ fn main() -> io::Result<()> {
         }
     }
 }
+// ANCHOR_END: main
 
 // ANCHOR: demo
 fn demo() -> io::Result<()> {

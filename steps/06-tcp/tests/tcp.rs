@@ -155,6 +155,7 @@ fn a_16_mib_write_to_a_slow_reader_completes() {
     });
 }
 
+// ANCHOR: end_of_stream
 /// End of stream both ways: the client closes its write half and still
 /// reads the server's answer; then the server closes and the client reads
 /// end of stream.
@@ -182,6 +183,7 @@ fn end_of_stream_is_seen_both_ways() {
         });
     });
 }
+// ANCHOR_END: end_of_stream
 
 /// Lesson #10: a refused connection is an `io::Error`, not a panic.
 #[test]

@@ -105,11 +105,13 @@ impl AsyncWrite for &TcpStream {
         Poll::Ready(Ok(()))
     }
 
+    // ANCHOR: poll_close
     /// Shuts down the write half: the peer reads end of stream, and this
     /// end can still read what the peer sends.
     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(self.io.get_ref().shutdown(Shutdown::Write))
     }
+    // ANCHOR_END: poll_close
 }
 // ANCHOR_END: async_read
 

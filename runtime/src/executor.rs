@@ -62,6 +62,10 @@ struct State {
 }
 // ANCHOR_END: executor
 
+// ANCHOR: thread_locals
+/// How many tasks a worker runs between two looks at the OS events.
+const EVENT_INTERVAL: u32 = 61;
+
 thread_local! {
     /// The executor `spawn` reaches from this thread: set on worker
     /// threads, blocking threads, and threads inside `block_on`.
@@ -71,6 +75,7 @@ thread_local! {
     /// have a runtime (`CURRENT`) but may block.
     static IN_ASYNC_CONTEXT: Cell<bool> = const { Cell::new(false) };
 }
+// ANCHOR_END: thread_locals
 
 // ANCHOR: spawn
 /// Spawns `future` as a new task on the current runtime and returns a
@@ -104,6 +109,7 @@ where
 }
 // ANCHOR_END: spawn
 
+// ANCHOR: assert_can_block
 /// Panics if this thread runs tasks or a `block_on`, where blocking would
 /// stall other work.
 pub(crate) fn assert_can_block() {
@@ -113,6 +119,7 @@ pub(crate) fn assert_can_block() {
          the thread it runs on; use .await, or spawn_blocking for blocking work"
     );
 }
+// ANCHOR_END: assert_can_block
 
 impl Executor {
     // ANCHOR: new
@@ -163,6 +170,7 @@ impl Executor {
         CURRENT.with(|current| current.borrow().clone())
     }
 
+    // ANCHOR: enter
     /// Makes this the current thread's executor for a `block_on`, until
     /// the guard is dropped.
     ///
@@ -184,6 +192,7 @@ impl Executor {
                     .is_some_and(|executor| std::ptr::eq(&**executor, self))
             })
     }
+    // ANCHOR_END: enter
 
     // ANCHOR: executor_spawn
     pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
@@ -266,9 +275,17 @@ impl Executor {
     /// The loop of a worker thread: fire due timers, run a task, repeat;
     /// park when there is nothing to do; return at shutdown.
     fn run_worker(&self) {
+        let mut turns: u32 = 0;
         loop {
             // Every turn, so that busy workers fire timers too (lesson #7).
             self.fire_expired_timers();
+            // Every few turns, look for I/O events without waiting: only an
+            // idle worker waits in the OS poll, and busy workers must not
+            // leave ready sockets unattended (lesson #7, for I/O).
+            turns = turns.wrapping_add(1);
+            if turns.is_multiple_of(EVENT_INTERVAL) {
+                self.reactor.poll_now();
+            }
             match self.next_task() {
                 Some(task) => task.run(),
                 None => return,
@@ -380,11 +397,13 @@ impl Executor {
     /// If called from one of this executor's own tasks: the worker running
     /// it would have to wait for itself to exit.
     pub(crate) fn shutdown(&self) {
+        // ANCHOR: own_worker_check
         assert!(
             !self.is_own_worker(),
             "a Runtime was dropped inside one of its own tasks; drop it outside \
              the runtime, or in spawn_blocking"
         );
+        // ANCHOR_END: own_worker_check
         {
             let mut state = self.state.lock();
             if state.shut_down {
@@ -426,6 +445,7 @@ impl Executor {
     // ANCHOR_END: shutdown
 }
 
+// ANCHOR: context
 /// While it lives, the thread's `CURRENT` executor is set; dropping it
 /// restores what was there before.
 pub(crate) struct Context {
@@ -453,3 +473,4 @@ impl Drop for Context {
         IN_ASYNC_CONTEXT.set(self.was_async);
     }
 }
+// ANCHOR_END: context

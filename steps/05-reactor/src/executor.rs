@@ -58,6 +58,9 @@ struct State {
 }
 // ANCHOR_END: executor
 
+/// How many tasks a worker runs between two looks at the OS events.
+const EVENT_INTERVAL: u32 = 61;
+
 thread_local! {
     /// The executor this thread belongs to: set on worker threads, and on
     /// the thread running `block_on`.
@@ -241,9 +244,17 @@ impl Executor {
     /// The loop of a worker thread: fire due timers, run a task, repeat;
     /// park when there is nothing to do; return at shutdown.
     fn run_worker(&self) {
+        let mut turns: u32 = 0;
         loop {
             // Every turn, so that busy workers fire timers too (lesson #7).
             self.fire_expired_timers();
+            // Every few turns, look for I/O events without waiting: only an
+            // idle worker waits in the OS poll, and busy workers must not
+            // leave ready sockets unattended (lesson #7, for I/O).
+            turns = turns.wrapping_add(1);
+            if turns.is_multiple_of(EVENT_INTERVAL) {
+                self.reactor.poll_now();
+            }
             match self.next_task() {
                 Some(task) => task.run(),
                 None => return,

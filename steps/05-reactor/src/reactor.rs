@@ -15,6 +15,7 @@ pub(crate) use scheduled_io::{Direction, ScheduledIo};
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Waker;
 use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Registry, Token};
@@ -74,7 +75,7 @@ struct Sources {
 static TRACE: AtomicBool = AtomicBool::new(false);
 
 /// Makes the reactor print every OS event it sees and how many tasks it
-/// wakes for it, to standard error. For learning and debugging; off by
+/// wakes for it, to standard output. For learning and debugging; off by
 /// default.
 pub fn set_trace(enabled: bool) {
     TRACE.store(enabled, Ordering::Relaxed);
@@ -151,8 +152,19 @@ impl Reactor {
     ///
     /// Only one thread at a time calls this: the executor's timekeeper.
     pub(crate) fn poll(&self, timeout: Option<Duration>) {
-        let mut guard = self.poll.lock();
-        let (poll, events) = &mut *guard;
+        self.poll_locked(&mut self.poll.lock(), timeout);
+    }
+
+    /// Dispatches the events that are ready now, without waiting, unless
+    /// another worker is in the OS poll already (it dispatches them).
+    pub(crate) fn poll_now(&self) {
+        if let Some(mut guard) = self.poll.try_lock() {
+            self.poll_locked(&mut guard, Some(Duration::ZERO));
+        }
+    }
+
+    fn poll_locked(&self, guard: &mut (Poll, Events), timeout: Option<Duration>) {
+        let (poll, events) = guard;
         match poll.poll(events, timeout) {
             Ok(()) => {}
             // A signal interrupted the wait: not an error, the caller's
@@ -168,14 +180,17 @@ impl Reactor {
             let Some(io) = self.lookup(event.token()) else {
                 continue;
             };
-            let woken = io.set_readiness(event);
+            let wakers = io.set_readiness(event);
             if TRACE.load(Ordering::Relaxed) {
-                eprintln!(
-                    "    reactor: token {:#x}: {}; waking {woken} task(s)",
+                // Before the wakes, so the line comes before what they cause.
+                println!(
+                    "    reactor: token {:#x}: {}; waking {} task(s)",
                     event.token().0,
-                    describe(event)
+                    describe(event),
+                    wakers.len()
                 );
             }
+            wakers.into_iter().for_each(Waker::wake);
         }
     }
     // ANCHOR_END: poll

@@ -201,3 +201,43 @@ fn a_reset_by_the_peer_is_an_io_error() {
         });
     });
 }
+
+/// Lesson #7 for I/O: every worker is busy with tasks that never stop
+/// yielding, so none is idle to wait in the OS poll. A socket that becomes
+/// ready must still be seen; a runtime that only polls the OS when a worker
+/// is idle hangs here.
+#[test]
+fn io_is_seen_while_every_worker_is_busy() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    watchdog(LIMIT, "I/O beside busy workers", || {
+        block_on(async {
+            let stop = Arc::new(AtomicBool::new(false));
+            let workers = thread::available_parallelism().map_or(1, |n| n.get());
+            for _ in 0..workers * 2 {
+                let stop = stop.clone();
+                spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        runtime::task::yield_now().await;
+                    }
+                });
+            }
+            let (listener, address) = listen();
+            let client = thread::spawn(move || {
+                let mut stream = StdTcpStream::connect(address).unwrap();
+                stream.write_all(b"ping").unwrap();
+                stream
+            });
+            let stream = accept(&listener).await;
+            let mut received = Vec::new();
+            while received.len() < 4 {
+                let mut buf = [0; 4];
+                let n = stream.read_with(|mut s| s.read(&mut buf)).await.unwrap();
+                received.extend_from_slice(&buf[..n]);
+            }
+            stop.store(true, Ordering::Relaxed);
+            assert_eq!(received, b"ping");
+            drop(client.join().unwrap());
+        });
+    });
+}

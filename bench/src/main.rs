@@ -1,0 +1,45 @@
+//! Side-by-side benchmarks: the book's stages and the runtime against
+//! tokio (current-thread and multi-thread), smol, and, for TCP, a raw mio
+//! event loop with no futures at all.
+//!
+//! ```text
+//! cargo run --release -p bench -- report   # full run; rewrites book/src/bench/
+//! cargo run --release -p bench -- run      # full run; prints the table only
+//! cargo run -p bench -- smoke              # tiny sizes, one round: does it all run?
+//! ```
+
+mod mio_floor;
+mod report;
+mod runtimes;
+mod workloads;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let command = std::env::args().nth(1).unwrap_or_default();
+    let (sizes, rounds, write) = match command.as_str() {
+        "report" => (workloads::Sizes::FULL, 7, true),
+        "run" => (workloads::Sizes::FULL, 7, false),
+        "smoke" => (workloads::Sizes::SMOKE, 1, false),
+        _ => {
+            eprintln!("usage: bench report | run | smoke");
+            return ExitCode::from(2);
+        }
+    };
+    if cfg!(debug_assertions) && command != "smoke" {
+        eprintln!(
+            "note: a debug build; for figures worth quoting, use `cargo run --release -p bench -- {command}`"
+        );
+    }
+    let results = workloads::run_all(sizes, rounds);
+    let table = report::table(&results);
+    println!("{table}");
+    if write {
+        if let Err(error) = report::write(&results) {
+            eprintln!("error: could not write the report: {error}");
+            return ExitCode::FAILURE;
+        }
+        println!("wrote book/src/bench/results.md and book/src/bench/results.svg");
+    }
+    ExitCode::SUCCESS
+}

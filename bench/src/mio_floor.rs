@@ -1,0 +1,254 @@
+//! The floor: the same TCP workloads as hand-written mio event loops, with
+//! no futures, no tasks and no wakers. One thread serves, one thread is
+//! the clients, like two runtime workers.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+
+pub const NAME: &str = "raw mio loop";
+
+const LISTENER: Token = Token(usize::MAX);
+
+/// An echo server: reads what arrives, writes it back. Returns when
+/// `connections` connections have come and gone.
+fn serve_echo(listener: TcpListener, connections: usize) -> io::Result<()> {
+    let mut listener = listener;
+    let mut poll = Poll::new()?;
+    let mut events = Events::with_capacity(256);
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)?;
+    let mut streams: HashMap<Token, (TcpStream, Vec<u8>)> = HashMap::new();
+    let (mut accepted, mut closed) = (0, 0);
+    let mut buf = vec![0; 64 * 1024];
+    while closed < connections {
+        poll.poll(&mut events, None).or_else(|e| {
+            if e.kind() == io::ErrorKind::Interrupted {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
+        for event in events.iter() {
+            if event.token() == LISTENER {
+                loop {
+                    match listener.accept() {
+                        Ok((mut stream, _)) => {
+                            stream.set_nodelay(true)?;
+                            let token = Token(accepted);
+                            accepted += 1;
+                            poll.registry().register(
+                                &mut stream,
+                                token,
+                                Interest::READABLE | Interest::WRITABLE,
+                            )?;
+                            streams.insert(token, (stream, Vec::new()));
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) => return Err(e),
+                    }
+                }
+                continue;
+            }
+            let Some((stream, pending)) = streams.get_mut(&event.token()) else {
+                continue;
+            };
+            let mut eof = false;
+            loop {
+                match stream.read(&mut buf) {
+                    Ok(0) => {
+                        eof = true;
+                        break;
+                    }
+                    Ok(n) => pending.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            while !pending.is_empty() {
+                match stream.write(pending) {
+                    Ok(n) => {
+                        pending.drain(..n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            if eof && pending.is_empty() {
+                streams.remove(&event.token());
+                closed += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The echo workload: `connections` clients, each `round_trips` times
+/// writing 1 KiB and reading it back, all in one client event loop.
+pub fn echo(connections: usize, round_trips: usize) -> Duration {
+    let listener = TcpListener::bind("127.0.0.1:0".parse().expect("an address")).expect("bind");
+    let address = listener.local_addr().expect("local_addr");
+    let server = thread::spawn(move || serve_echo(listener, connections));
+    let elapsed =
+        echo_clients(address, connections, round_trips).expect("the mio echo clients failed");
+    server
+        .join()
+        .expect("the mio server panicked")
+        .expect("the mio server failed");
+    elapsed
+}
+
+fn echo_clients(
+    address: SocketAddr,
+    connections: usize,
+    round_trips: usize,
+) -> io::Result<Duration> {
+    struct Client {
+        stream: TcpStream,
+        left: usize,
+        written: usize,
+        read: usize,
+    }
+    let start = Instant::now();
+    let mut poll = Poll::new()?;
+    let mut events = Events::with_capacity(256);
+    let message = vec![7u8; 1024];
+    let mut buf = vec![0; 1024];
+    let mut clients = Vec::new();
+    for i in 0..connections {
+        let mut stream = TcpStream::connect(address)?;
+        stream.set_nodelay(true)?;
+        poll.registry().register(
+            &mut stream,
+            Token(i),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        clients.push(Client {
+            stream,
+            left: round_trips,
+            written: 0,
+            read: 0,
+        });
+    }
+    let mut done = 0;
+    while done < connections {
+        poll.poll(&mut events, None).or_else(|e| {
+            if e.kind() == io::ErrorKind::Interrupted {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
+        for event in events.iter() {
+            let client = &mut clients[event.token().0];
+            if client.left == 0 {
+                continue;
+            }
+            loop {
+                // Write what is left of this round's message, then read the echo.
+                while client.written < message.len() {
+                    match client.stream.write(&message[client.written..]) {
+                        Ok(n) => client.written += n,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == io::ErrorKind::NotConnected => break,
+                        Err(e) => return Err(e),
+                    }
+                }
+                if client.written < message.len() {
+                    break;
+                }
+                match client.stream.read(&mut buf[..message.len() - client.read]) {
+                    Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                    Ok(n) => client.read += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+                if client.read == message.len() {
+                    client.left -= 1;
+                    client.written = 0;
+                    client.read = 0;
+                    if client.left == 0 {
+                        client.stream.shutdown(std::net::Shutdown::Write)?;
+                        done += 1;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    Ok(start.elapsed())
+}
+
+/// The streaming workload: one connection, `bytes` in 64 KiB writes.
+pub fn stream(bytes: usize) -> Duration {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("local_addr");
+    let reader = thread::spawn(move || -> io::Result<usize> {
+        let (stream, _) = listener.accept()?;
+        stream.set_nonblocking(true)?;
+        let mut stream = TcpStream::from_std(stream);
+        let mut poll = Poll::new()?;
+        let mut events = Events::with_capacity(16);
+        poll.registry()
+            .register(&mut stream, Token(0), Interest::READABLE)?;
+        let mut buf = vec![0; 64 * 1024];
+        let mut total = 0;
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => return Ok(total),
+                Ok(n) => total += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    poll.poll(&mut events, None).or_else(|e| {
+                        if e.kind() == io::ErrorKind::Interrupted {
+                            Ok(())
+                        } else {
+                            Err(e)
+                        }
+                    })?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    });
+    let start = Instant::now();
+    let result = (|| -> io::Result<()> {
+        let stream = std::net::TcpStream::connect(address)?;
+        stream.set_nonblocking(true)?;
+        let mut stream = TcpStream::from_std(stream);
+        let mut poll = Poll::new()?;
+        let mut events = Events::with_capacity(16);
+        poll.registry()
+            .register(&mut stream, Token(0), Interest::WRITABLE)?;
+        let chunk = vec![1u8; 64 * 1024];
+        let mut sent = 0;
+        while sent < bytes {
+            let n = chunk.len().min(bytes - sent);
+            match stream.write(&chunk[..n]) {
+                Ok(written) => sent += written,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    poll.poll(&mut events, None).or_else(|e| {
+                        if e.kind() == io::ErrorKind::Interrupted {
+                            Ok(())
+                        } else {
+                            Err(e)
+                        }
+                    })?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        stream.shutdown(std::net::Shutdown::Write)
+    })();
+    result.expect("the mio stream writer failed");
+    let total = reader
+        .join()
+        .expect("the mio reader panicked")
+        .expect("the mio reader failed");
+    assert_eq!(total, bytes, "stream: bytes went missing");
+    start.elapsed()
+}

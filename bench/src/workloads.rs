@@ -1,0 +1,492 @@
+//! The workloads, after tokio's own runtime benchmarks, and the harness
+//! that runs every runtime in turn and keeps the median.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::channel::oneshot;
+use futures::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::mio_floor;
+use crate::runtimes::{
+    Net, Rt, Runtime, Smol, Step02, Step03, Step04, Step05, Step06, Timers, TokioCurrentThread,
+    TokioMultiThread,
+};
+
+/// How big each workload is.
+#[derive(Clone, Copy)]
+pub struct Sizes {
+    pub spawn_many: usize,
+    pub yield_tasks: usize,
+    pub yields: usize,
+    pub ping_pongs: usize,
+    pub chain: usize,
+    pub timers: usize,
+    pub echo_connections: usize,
+    pub echo_round_trips: usize,
+    pub stream_bytes: usize,
+}
+
+impl Sizes {
+    /// The sizes of the design brief (tokio's benchmarks).
+    pub const FULL: Sizes = Sizes {
+        spawn_many: 10_000,
+        yield_tasks: 200,
+        yields: 1_000,
+        ping_pongs: 1_000,
+        chain: 1_000,
+        timers: 100_000,
+        echo_connections: 50,
+        echo_round_trips: 200,
+        stream_bytes: 64 << 20,
+    };
+    /// Tiny sizes for CI: does everything run, and end?
+    pub const SMOKE: Sizes = Sizes {
+        spawn_many: 100,
+        yield_tasks: 4,
+        yields: 10,
+        ping_pongs: 10,
+        chain: 10,
+        timers: 100,
+        echo_connections: 4,
+        echo_round_trips: 4,
+        stream_bytes: 1 << 20,
+    };
+}
+
+/// One workload's results: per runtime, the median time and all samples.
+pub struct WorkloadResult {
+    pub workload: &'static str,
+    pub description: String,
+    /// Whether it measures the scheduler (these make the geometric mean).
+    pub scheduler: bool,
+    pub runs: Vec<RuntimeResult>,
+}
+
+pub struct RuntimeResult {
+    pub runtime: &'static str,
+    pub threads: usize,
+    pub median: Duration,
+    pub samples: Vec<Duration>,
+}
+
+/// The yield future every runtime uses, so that none gets a faster one:
+/// wake, return `Pending` once.
+struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Measures `body` inside a spawned task: runtime start-up and shutdown
+/// are left out.
+fn measure<R: Rt, F>(body: F) -> Duration
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    R::run(async move {
+        let start = Instant::now();
+        body.await;
+        start.elapsed()
+    })
+}
+
+/// 10,000 tasks that do nothing, spawned from one task.
+async fn spawn_many<R: Rt>(n: usize) {
+    let (done, all_done) = oneshot::channel();
+    let done = Arc::new(parking_lot_free::Once::new(done));
+    let remaining = Arc::new(AtomicUsize::new(n));
+    for _ in 0..n {
+        let (remaining, done) = (remaining.clone(), done.clone());
+        R::spawn_detached(async move {
+            if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+                done.send();
+            }
+        });
+    }
+    all_done
+        .await
+        .expect("spawn_many: the last task did not report");
+}
+
+/// 200 tasks that each yield 1,000 times.
+async fn yield_many<R: Rt>(tasks: usize, yields: usize) {
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            R::spawn(async move {
+                for _ in 0..yields {
+                    YieldNow(false).await;
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await;
+    }
+}
+
+/// 1,000 ping-pongs: each spawns a task that spawns a partner, and the two
+/// exchange a message each way over oneshot channels.
+async fn ping_pong<R: Rt>(n: usize) {
+    let (done, all_done) = oneshot::channel();
+    let done = Arc::new(parking_lot_free::Once::new(done));
+    let remaining = Arc::new(AtomicUsize::new(n));
+    for _ in 0..n {
+        let (remaining, done) = (remaining.clone(), done.clone());
+        R::spawn_detached(async move {
+            let (ping, pinged) = oneshot::channel::<()>();
+            let (pong, ponged) = oneshot::channel::<()>();
+            R::spawn_detached(async move {
+                pinged.await.expect("ping lost");
+                pong.send(()).expect("pong lost");
+            });
+            ping.send(()).expect("ping lost");
+            ponged.await.expect("pong lost");
+            if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+                done.send();
+            }
+        });
+    }
+    all_done
+        .await
+        .expect("ping_pong: the last task did not report");
+}
+
+/// 1,000 hops: each task spawns the next; the last one reports.
+async fn chained_spawn<R: Rt>(hops: usize) {
+    fn hop<R: Rt>(left: usize, done: oneshot::Sender<()>) {
+        if left == 0 {
+            let _ = done.send(());
+        } else {
+            R::spawn_detached(async move { hop::<R>(left - 1, done) });
+        }
+    }
+    let (done, all_done) = oneshot::channel();
+    hop::<R>(hops, done);
+    all_done.await.expect("chained_spawn: the chain broke");
+}
+
+/// 100,000 tasks sleeping, with deadlines spread over 10 ms.
+async fn timers<R: Timers>(n: usize) {
+    let handles: Vec<_> = (0..n)
+        .map(|i| R::spawn(R::sleep(Duration::from_micros((i % 10_000) as u64))))
+        .collect();
+    for handle in handles {
+        handle.await;
+    }
+}
+
+/// 50 connections to an echo server on the same runtime, each sending
+/// 1 KiB and reading it back, `round_trips` times.
+async fn echo<R: Net>(connections: usize, round_trips: usize) {
+    let (listener, address) = R::bind().await.expect("bind");
+    let listener = Arc::new(listener);
+    let server = R::spawn({
+        let listener = listener.clone();
+        async move {
+            for _ in 0..connections {
+                let mut stream = R::accept(&listener).await.expect("accept");
+                R::spawn_detached(async move {
+                    let mut buf = vec![0; 4096];
+                    loop {
+                        let n = stream.read(&mut buf).await.expect("server read");
+                        if n == 0 {
+                            break;
+                        }
+                        stream.write_all(&buf[..n]).await.expect("server write");
+                    }
+                });
+            }
+        }
+    });
+    let clients: Vec<_> = (0..connections)
+        .map(|_| {
+            R::spawn(async move {
+                let mut stream = R::connect(address).await.expect("connect");
+                let message = vec![7u8; 1024];
+                let mut reply = vec![0; 1024];
+                for _ in 0..round_trips {
+                    stream.write_all(&message).await.expect("client write");
+                    stream.read_exact(&mut reply).await.expect("client read");
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await;
+    }
+    server.await;
+}
+
+/// One connection streaming `bytes` in 64 KiB writes to a reader.
+async fn stream<R: Net>(bytes: usize) {
+    let (listener, address) = R::bind().await.expect("bind");
+    let reader = R::spawn(async move {
+        let mut stream = R::accept(&listener).await.expect("accept");
+        let mut buf = vec![0; 64 * 1024];
+        let mut total = 0;
+        loop {
+            let n = stream.read(&mut buf).await.expect("read");
+            if n == 0 {
+                return total;
+            }
+            total += n;
+        }
+    });
+    let mut stream = R::connect(address).await.expect("connect");
+    let chunk = vec![1u8; 64 * 1024];
+    let mut sent = 0;
+    while sent < bytes {
+        let n = chunk.len().min(bytes - sent);
+        stream.write_all(&chunk[..n]).await.expect("write");
+        sent += n;
+    }
+    stream.close().await.expect("close");
+    assert_eq!(reader.await, bytes, "stream: bytes went missing");
+}
+
+/// A sample-taker: runs one workload on one runtime once.
+struct Entry {
+    runtime: &'static str,
+    threads: usize,
+    run: Box<dyn Fn() -> Duration>,
+}
+
+fn entry<R: Rt>(run: impl Fn() -> Duration + 'static) -> Entry {
+    Entry {
+        runtime: R::NAME,
+        threads: R::THREADS,
+        run: Box::new(run),
+    }
+}
+
+macro_rules! on {
+    ($workload:ident, $sizes:ident, [$($rt:ty),*], |$s:ident| $args:tt) => {
+        vec![$({
+            let $s = $sizes;
+            entry::<$rt>(move || measure::<$rt, _>($workload::<$rt> $args))
+        }),*]
+    };
+}
+
+/// Runs every workload on every runtime that can run it, `rounds` times,
+/// the runtimes in a different order each round; keeps the medians.
+pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
+    let s = sizes;
+    let plan: Vec<(&'static str, String, bool, Vec<Entry>)> = vec![
+        (
+            "spawn_many",
+            format!("{} empty tasks spawned from one task", s.spawn_many),
+            true,
+            on!(
+                spawn_many,
+                s,
+                [
+                    Step02,
+                    Step03,
+                    Step04,
+                    Step05,
+                    Step06,
+                    Runtime,
+                    TokioCurrentThread,
+                    TokioMultiThread,
+                    Smol
+                ],
+                |s| (s.spawn_many)
+            ),
+        ),
+        (
+            "yield_many",
+            format!("{} tasks x {} yields", s.yield_tasks, s.yields),
+            true,
+            on!(
+                yield_many,
+                s,
+                [
+                    Step02,
+                    Step03,
+                    Step04,
+                    Step05,
+                    Step06,
+                    Runtime,
+                    TokioCurrentThread,
+                    TokioMultiThread,
+                    Smol
+                ],
+                |s| (s.yield_tasks, s.yields)
+            ),
+        ),
+        (
+            "ping_pong",
+            format!("{} ping-pongs between pairs of new tasks", s.ping_pongs),
+            true,
+            on!(
+                ping_pong,
+                s,
+                [
+                    Step02,
+                    Step03,
+                    Step04,
+                    Step05,
+                    Step06,
+                    Runtime,
+                    TokioCurrentThread,
+                    TokioMultiThread,
+                    Smol
+                ],
+                |s| (s.ping_pongs)
+            ),
+        ),
+        (
+            "chained_spawn",
+            format!("a chain of {} tasks, each spawning the next", s.chain),
+            true,
+            on!(
+                chained_spawn,
+                s,
+                [
+                    Step02,
+                    Step03,
+                    Step04,
+                    Step05,
+                    Step06,
+                    Runtime,
+                    TokioCurrentThread,
+                    TokioMultiThread,
+                    Smol
+                ],
+                |s| (s.chain)
+            ),
+        ),
+        (
+            "timers",
+            format!("{} sleeps, deadlines spread over 10 ms", s.timers),
+            false,
+            on!(
+                timers,
+                s,
+                [
+                    Step03,
+                    Step04,
+                    Step05,
+                    Step06,
+                    Runtime,
+                    TokioCurrentThread,
+                    TokioMultiThread,
+                    Smol
+                ],
+                |s| (s.timers)
+            ),
+        ),
+        (
+            "echo",
+            format!(
+                "{} connections x {} round trips of 1 KiB",
+                s.echo_connections, s.echo_round_trips
+            ),
+            false,
+            {
+                let mut entries = on!(
+                    echo,
+                    s,
+                    [Step06, Runtime, TokioCurrentThread, TokioMultiThread, Smol],
+                    |s| (s.echo_connections, s.echo_round_trips)
+                );
+                entries.push(Entry {
+                    runtime: mio_floor::NAME,
+                    threads: 2,
+                    run: Box::new(move || mio_floor::echo(s.echo_connections, s.echo_round_trips)),
+                });
+                entries
+            },
+        ),
+        (
+            "stream",
+            format!("{} MiB over one connection", s.stream_bytes >> 20),
+            false,
+            {
+                let mut entries = on!(
+                    stream,
+                    s,
+                    [Step06, Runtime, TokioCurrentThread, TokioMultiThread, Smol],
+                    |s| (s.stream_bytes)
+                );
+                entries.push(Entry {
+                    runtime: mio_floor::NAME,
+                    threads: 2,
+                    run: Box::new(move || mio_floor::stream(s.stream_bytes)),
+                });
+                entries
+            },
+        ),
+    ];
+
+    let mut results = Vec::new();
+    for (workload, description, scheduler, entries) in plan {
+        eprint!("{workload}: ");
+        let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); entries.len()];
+        for round in 0..rounds {
+            // Rotate the order, so no runtime always runs first (or last)
+            // on a machine whose load changes.
+            for k in 0..entries.len() {
+                let i = (k + round) % entries.len();
+                samples[i].push((entries[i].run)());
+            }
+            eprint!(".");
+        }
+        eprintln!();
+        let runs = entries
+            .iter()
+            .zip(samples)
+            .map(|(entry, mut samples)| {
+                samples.sort();
+                RuntimeResult {
+                    runtime: entry.runtime,
+                    threads: entry.threads,
+                    median: samples[samples.len() / 2],
+                    samples,
+                }
+            })
+            .collect();
+        results.push(WorkloadResult {
+            workload,
+            description,
+            scheduler,
+            runs,
+        });
+    }
+    results
+}
+
+/// A oneshot sender that any of many tasks may fire, once.
+mod parking_lot_free {
+    use std::sync::Mutex;
+
+    use futures::channel::oneshot;
+
+    pub struct Once(Mutex<Option<oneshot::Sender<()>>>);
+
+    impl Once {
+        pub fn new(sender: oneshot::Sender<()>) -> Once {
+            Once(Mutex::new(Some(sender)))
+        }
+
+        pub fn send(&self) {
+            if let Some(sender) = self.0.lock().expect("poisoned").take() {
+                let _ = sender.send(());
+            }
+        }
+    }
+}

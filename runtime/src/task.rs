@@ -64,6 +64,7 @@ impl Task {
         }
     }
 
+    // ANCHOR: abort
     /// Asks for the task to be cancelled: it is woken, and its next run
     /// drops its future, which resolves its handle as cancelled. A task
     /// being polled right now finishes that poll first.
@@ -71,6 +72,7 @@ impl Task {
         self.aborted.store(true, Ordering::Release);
         self.wake_by_ref();
     }
+    // ANCHOR_END: abort
 
     // ANCHOR: run
     /// Polls the task once. Called by the executor after popping it from
@@ -84,11 +86,13 @@ impl Task {
             return; // completed or dropped since it was queued
         }
 
+        // ANCHOR: aborted
         if self.aborted.load(Ordering::Acquire) {
             self.drop_future();
             self.executor.remove(self.key);
             return;
         }
+        // ANCHOR_END: aborted
 
         let waker = Waker::from(self.clone());
         let mut cx = Context::from_waker(&waker);
@@ -128,6 +132,7 @@ impl Task {
     }
     // ANCHOR_END: run
 
+    // ANCHOR: drop_future
     /// Drops the future without polling it again (executor shutdown).
     pub(crate) fn drop_future(&self) {
         self.state.store(COMPLETE, Ordering::Release);
@@ -136,6 +141,7 @@ impl Task {
         // must not stop the other tasks from being dropped.
         let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(future)));
     }
+    // ANCHOR_END: drop_future
 }
 
 // ANCHOR: wake

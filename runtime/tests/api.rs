@@ -278,6 +278,7 @@ fn the_blocking_pool_grows_to_run_jobs_at_once() {
     });
 }
 
+// ANCHOR: blocking_work
 /// Blocking work never stalls async tasks, even with a single worker.
 #[test]
 fn blocking_work_does_not_stall_tasks() {
@@ -296,6 +297,7 @@ fn blocking_work_does_not_stall_tasks() {
         });
     });
 }
+// ANCHOR_END: blocking_work
 
 #[test]
 fn timeout_gives_the_output_or_elapsed_and_drops_the_future() {

@@ -184,6 +184,7 @@ impl Executor {
     // ANCHOR_END: executor_spawn
 
     // ANCHOR: schedule
+    // ANCHOR: schedule_task
     /// Puts a woken task at the back of the ready queue.
     pub(crate) fn schedule(&self, task: Arc<Task>) {
         let mut state = self.state.lock();
@@ -193,7 +194,9 @@ impl Executor {
         state.ready_queue.push_back(task);
         self.wake_one_worker(&mut state);
     }
+    // ANCHOR_END: schedule_task
 
+    // ANCHOR: wake_one_worker
     /// Wakes one idle worker for a task just queued: a worker parked on
     /// the condvar if there is one, else the timekeeper. Only one: the
     /// others would find the queue empty and go back to sleep.
@@ -217,9 +220,11 @@ impl Executor {
         self.workers_condvar.notify_one();
         true
     }
+    // ANCHOR_END: wake_one_worker
     // ANCHOR_END: schedule
 
     // ANCHOR: worker
+    // ANCHOR: run_worker
     /// The loop of a worker thread: fire due timers, run a task, repeat;
     /// park when there is nothing to do; return at shutdown.
     fn run_worker(&self) {
@@ -232,7 +237,9 @@ impl Executor {
             }
         }
     }
+    // ANCHOR_END: run_worker
 
+    // ANCHOR: next_task
     /// The next task to run, parking until there is one. `None` at shutdown.
     fn next_task(&self) -> Option<Arc<Task>> {
         let mut state = self.state.lock();
@@ -258,7 +265,9 @@ impl Executor {
             }
         }
     }
+    // ANCHOR_END: next_task
 
+    // ANCHOR: park_timekeeper
     /// Parks as the timekeeper: until a task is queued, a new earliest
     /// deadline arrives, or the earliest deadline passes. Then fires the
     /// timers that are due.
@@ -278,6 +287,7 @@ impl Executor {
         // Waking tasks takes the state lock: fire the timers without it.
         MutexGuard::unlocked(state, || self.fire_expired_timers());
     }
+    // ANCHOR_END: park_timekeeper
     // ANCHOR_END: worker
 
     // ANCHOR: fire_timers
@@ -297,6 +307,7 @@ impl Executor {
         self.timers.lock().next_deadline()
     }
 
+    // ANCHOR: add_timer
     /// Adds a timer. If it is now the earliest, the timekeeper may be
     /// parked with a later timeout: wake it so it waits for this one.
     pub(crate) fn add_timer(&self, deadline: Instant, waker: std::task::Waker) -> TimerKey {
@@ -315,6 +326,7 @@ impl Executor {
         }
         key
     }
+    // ANCHOR_END: add_timer
     // ANCHOR_END: fire_timers
 
     // ANCHOR: remove

@@ -20,6 +20,7 @@ fn worker_count() -> usize {
     thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+// ANCHOR: burst
 /// Spawns one task per worker that can only finish if every worker runs
 /// one of them at the same time; returns the names of the threads.
 async fn one_task_per_worker_at_once() -> HashSet<String> {
@@ -61,6 +62,7 @@ fn a_burst_of_tasks_wakes_every_idle_worker() {
         });
     });
 }
+// ANCHOR_END: burst
 
 #[test]
 fn tasks_run_on_more_than_one_thread() {
@@ -78,6 +80,7 @@ fn tasks_run_on_more_than_one_thread() {
     );
 }
 
+// ANCHOR: earlier_timer
 /// Lesson #7 with workers: the timekeeper is parked until a deadline an
 /// hour away; a new, earlier timer must wake it, not wait behind it.
 #[test]
@@ -96,6 +99,7 @@ fn an_earlier_timer_wakes_the_parked_timekeeper() {
         });
     });
 }
+// ANCHOR_END: earlier_timer
 
 /// Lesson #8: panicking tasks leave every worker alive and working.
 #[test]

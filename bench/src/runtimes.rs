@@ -145,6 +145,12 @@ book_timers!(Step05, step05);
 book_runtime!(Step06, step06, "stage 6", threads: WORKERS, run: stage_run!(step06));
 book_timers!(Step06, step06);
 book_net!(Step06, step06);
+book_runtime!(Step07, step07, "stage 7", threads: WORKERS, run: stage_run!(step07));
+book_timers!(Step07, step07);
+book_net!(Step07, step07);
+book_runtime!(Step08, step08, "stage 8", threads: WORKERS, run: stage_run!(step08));
+book_timers!(Step08, step08);
+book_net!(Step08, step08);
 book_runtime!(Runtime, runtime, "runtime", threads: WORKERS, run: |body| {
     let rt = runtime::Runtime::builder()
         .worker_threads(WORKERS)

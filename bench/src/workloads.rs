@@ -13,8 +13,8 @@ use futures::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::mio_floor;
 use crate::runtimes::{
-    Net, Rt, Runtime, Smol, Step02, Step03, Step04, Step05, Step06, Timers, TokioCurrentThread,
-    TokioMultiThread,
+    Net, Rt, Runtime, Smol, Step02, Step03, Step04, Step05, Step06, Step07, Step08, Timers,
+    TokioCurrentThread, TokioMultiThread,
 };
 
 /// How big each workload is.
@@ -299,6 +299,8 @@ pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
                     Step04,
                     Step05,
                     Step06,
+                    Step07,
+                    Step08,
                     Runtime,
                     TokioCurrentThread,
                     TokioMultiThread,
@@ -320,6 +322,8 @@ pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
                     Step04,
                     Step05,
                     Step06,
+                    Step07,
+                    Step08,
                     Runtime,
                     TokioCurrentThread,
                     TokioMultiThread,
@@ -341,6 +345,8 @@ pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
                     Step04,
                     Step05,
                     Step06,
+                    Step07,
+                    Step08,
                     Runtime,
                     TokioCurrentThread,
                     TokioMultiThread,
@@ -362,6 +368,8 @@ pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
                     Step04,
                     Step05,
                     Step06,
+                    Step07,
+                    Step08,
                     Runtime,
                     TokioCurrentThread,
                     TokioMultiThread,
@@ -382,6 +390,8 @@ pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
                     Step04,
                     Step05,
                     Step06,
+                    Step07,
+                    Step08,
                     Runtime,
                     TokioCurrentThread,
                     TokioMultiThread,
@@ -401,7 +411,15 @@ pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
                 let mut entries = on!(
                     echo,
                     s,
-                    [Step06, Runtime, TokioCurrentThread, TokioMultiThread, Smol],
+                    [
+                        Step06,
+                        Step07,
+                        Step08,
+                        Runtime,
+                        TokioCurrentThread,
+                        TokioMultiThread,
+                        Smol
+                    ],
                     |s| (s.echo_connections, s.echo_round_trips)
                 );
                 entries.push(Entry {
@@ -420,7 +438,15 @@ pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
                 let mut entries = on!(
                     stream,
                     s,
-                    [Step06, Runtime, TokioCurrentThread, TokioMultiThread, Smol],
+                    [
+                        Step06,
+                        Step07,
+                        Step08,
+                        Runtime,
+                        TokioCurrentThread,
+                        TokioMultiThread,
+                        Smol
+                    ],
                     |s| (s.stream_bytes)
                 );
                 entries.push(Entry {

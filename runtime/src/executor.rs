@@ -7,6 +7,7 @@ use std::future::Future;
 use std::io;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{self, AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -21,9 +22,21 @@ use crate::task::Task;
 use crate::timer_queue::{TimerKey, TimerQueue};
 
 // ANCHOR: executor
-/// A multi-threaded executor: worker threads take tasks from one shared
-/// ready queue and poll them.
+/// A multi-threaded executor: each worker thread has a ready queue of its
+/// own, takes tasks from the others' when it runs out, and parks when
+/// there are none anywhere.
 pub(crate) struct Executor {
+    /// Tasks woken outside of any worker (by the `block_on` thread, a plain
+    /// thread...).
+    injector: ReadyQueue,
+    /// Every worker's own ready queue, by worker index: its owner pushes
+    /// and pops there; idle workers steal from it.
+    local_queues: Vec<ReadyQueue>,
+    /// Workers parked or about to park. Read without the lock by whoever
+    /// queues a task, to skip the lock when nobody sleeps.
+    sleepers: AtomicUsize,
+    /// Set by `shutdown`, for `schedule`, which no longer takes the lock.
+    closed: AtomicBool,
     state: Mutex<State>,
     /// Idle workers wait here for a task.
     workers_condvar: Condvar,
@@ -39,8 +52,6 @@ pub(crate) struct Executor {
 }
 
 struct State {
-    /// Tasks that were woken and wait for their turn to be polled.
-    ready_queue: VecDeque<Arc<Task>>,
     /// Every task that has not completed yet, queued or not. A task waiting
     /// for a waker is referenced only by that waker and here; at shutdown
     /// this is how we find it and drop its future.
@@ -63,10 +74,29 @@ struct State {
 // ANCHOR_END: executor
 
 // ANCHOR: thread_locals
-/// How many tasks a worker runs between two looks at the OS events.
-const EVENT_INTERVAL: u32 = 61;
+/// How many tasks a worker runs between two rounds of bookkeeping (due
+/// timers, ready sockets). tokio's number: often enough that a due timer
+/// waits for at most 61 tasks, rarely enough that its cost disappears.
+const BOOKKEEPING_INTERVAL: u32 = 61;
+
+/// A ready queue behind a lock of its own. A worker's queue is locked
+/// almost only by that worker, so its lock is almost never contended:
+/// uncontended, locking costs an atomic operation or two.
+type ReadyQueue = Mutex<VecDeque<Arc<Task>>>;
+
+/// Which worker a thread is.
+struct LocalQueue {
+    /// The executor it belongs to, by address: only compared, never used
+    /// to reach the executor.
+    executor: usize,
+    /// Its queue's index in `local_queues`.
+    index: usize,
+}
 
 thread_local! {
+    /// This thread's own ready queue, if it is a worker.
+    static LOCAL: RefCell<Option<LocalQueue>> = const { RefCell::new(None) };
+
     /// The executor `spawn` reaches from this thread: set on worker
     /// threads, blocking threads, and threads inside `block_on`.
     static CURRENT: RefCell<Option<Arc<Executor>>> = const { RefCell::new(None) };
@@ -129,8 +159,13 @@ impl Executor {
     pub(crate) fn new(worker_threads: usize, keep_alive: Duration) -> io::Result<Arc<Executor>> {
         let reactor = Reactor::new()?;
         let executor = Arc::new(Executor {
+            injector: Mutex::new(VecDeque::new()),
+            local_queues: (0..worker_threads.max(1))
+                .map(|_| Mutex::new(VecDeque::new()))
+                .collect(),
+            sleepers: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
             state: Mutex::new(State {
-                ready_queue: VecDeque::new(),
                 tasks: Slab::new(),
                 shut_down: false,
                 idle_workers: 0,
@@ -144,13 +179,16 @@ impl Executor {
             threads: Mutex::new(Vec::new()),
             blocking: BlockingPool::new(keep_alive),
         });
-        for index in 0..worker_threads.max(1) {
+        for index in 0..executor.local_queues.len() {
             let worker = executor.clone();
             let spawned = thread::Builder::new()
                 .name(format!("runtime-worker-{index}"))
                 .spawn(move || {
                     let _context = Context::set(&worker, true);
+                    let executor = Arc::as_ptr(&worker) as usize;
+                    LOCAL.with(|local| *local.borrow_mut() = Some(LocalQueue { executor, index }));
                     worker.run_worker();
+                    LOCAL.with(|local| local.borrow_mut().take());
                 });
             match spawned {
                 Ok(thread) => executor.threads.lock().push(thread),
@@ -221,21 +259,39 @@ impl Executor {
         let task = Arc::new(Task::new(entry.key(), Box::pin(future), self.clone()));
         entry.insert(task.clone());
         handle.set_task(task.clone());
-        state.ready_queue.push_back(task);
-        self.wake_one_worker(&mut state);
+        drop(state);
+        self.schedule(task);
         handle
     }
     // ANCHOR_END: executor_spawn
 
     // ANCHOR: schedule
-    /// Puts a woken task at the back of the ready queue.
+    /// Queues a woken task: in the local queue of the worker doing the
+    /// waking, without any lock, or, from any other thread, in the injector.
+    /// Then wakes a sleeping worker, if there is one, to share the work.
     pub(crate) fn schedule(&self, task: Arc<Task>) {
-        let mut state = self.state.lock();
-        if state.shut_down {
+        if self.closed.load(Ordering::Acquire) {
             return; // its future is being dropped; there is nothing to run
         }
-        state.ready_queue.push_back(task);
-        self.wake_one_worker(&mut state);
+        match self.local_index() {
+            Some(index) => self.local_queues[index].lock().push_back(task),
+            None => {
+                let mut injector = self.injector.lock();
+                if self.closed.load(Ordering::Acquire) {
+                    // Shut down meanwhile: the queue was drained already,
+                    // and a task left in it would keep this executor alive.
+                    return;
+                }
+                injector.push_back(task);
+            }
+        }
+        // The push above, then this read: a worker about to park does the
+        // opposite (counts itself, then looks at the queues), so one of the
+        // two sees the other. The fences make both orders hold.
+        atomic::fence(Ordering::SeqCst);
+        if self.sleepers.load(Ordering::SeqCst) > 0 {
+            self.wake_one_worker(&mut self.state.lock());
+        }
     }
 
     /// Wakes one idle worker for a task just queued: a worker parked on
@@ -277,32 +333,106 @@ impl Executor {
     fn run_worker(&self) {
         let mut turns: u32 = 0;
         loop {
-            // Every turn, so that busy workers fire timers too (lesson #7).
-            self.fire_expired_timers();
-            // Every few turns, look for I/O events without waiting: only an
-            // idle worker waits in the OS poll, and busy workers must not
-            // leave ready sockets unattended (lesson #7, for I/O).
+            // Tasks that never stop waking each other would keep this loop
+            // busy for ever: look for shutdown before each one.
+            if self.closed.load(Ordering::Acquire) {
+                return;
+            }
+            // Bookkeeping, every few turns: fire the timers that are due and
+            // look for I/O events without waiting. It takes locks and reads
+            // the clock, which costs more than running many a task, so not
+            // every turn; but busy workers must still do it, or timers and
+            // sockets would wait for a worker to go idle (lesson #7). An idle
+            // worker does both as the timekeeper anyway.
             turns = turns.wrapping_add(1);
-            if turns.is_multiple_of(EVENT_INTERVAL) {
+            let bookkeeping = turns.is_multiple_of(BOOKKEEPING_INTERVAL);
+            if bookkeeping {
+                self.fire_expired_timers();
                 self.reactor.poll_now();
             }
-            match self.next_task() {
+            // The local queue first, except every few turns: a worker whose
+            // own tasks keep waking each other must still take the tasks
+            // woken from outside, which wait in the injector.
+            let task = if bookkeeping {
+                self.steal_from(&self.injector).or_else(|| self.pop_local())
+            } else {
+                self.pop_local()
+            };
+            match task.or_else(|| self.steal()) {
                 Some(task) => task.run(),
-                None => return,
+                None => {
+                    if !self.park() {
+                        return; // shut down
+                    }
+                }
             }
         }
     }
 
-    /// The next task to run, parking until there is one. `None` at shutdown.
-    fn next_task(&self) -> Option<Arc<Task>> {
+    /// Which of this executor's workers the calling thread is, if any.
+    fn local_index(&self) -> Option<usize> {
+        LOCAL.with(|local| {
+            local
+                .borrow()
+                .as_ref()
+                .filter(|local| local.executor == self as *const Executor as usize)
+                .map(|local| local.index)
+        })
+    }
+
+    /// The next task of this worker's own queue.
+    fn pop_local(&self) -> Option<Arc<Task>> {
+        self.local_queues[self.local_index()?].lock().pop_front()
+    }
+
+    /// Takes half of the tasks in `source` (at least one), keeps one to
+    /// run and puts the rest in this worker's own queue.
+    fn steal_from(&self, source: &ReadyQueue) -> Option<Arc<Task>> {
+        let index = self.local_index()?;
+        let mut batch = {
+            let mut source = source.lock();
+            let half = source.len().div_ceil(2);
+            source.drain(..half).collect::<VecDeque<_>>()
+        };
+        let task = batch.pop_front()?;
+        if !batch.is_empty() {
+            self.local_queues[index].lock().append(&mut batch);
+        }
+        Some(task)
+    }
+
+    /// Work for an idle worker: from the injector, or from another
+    /// worker's queue (half of it, so that both stay busy).
+    fn steal(&self) -> Option<Arc<Task>> {
+        self.steal_from(&self.injector).or_else(|| {
+            self.local_queues
+                .iter()
+                .find_map(|queue| self.steal_from(queue))
+        })
+    }
+
+    /// Whether any queue holds a task.
+    fn has_work(&self) -> bool {
+        !self.injector.lock().is_empty()
+            || self
+                .local_queues
+                .iter()
+                .any(|queue| !queue.lock().is_empty())
+    }
+
+    /// Parks this worker until there may be work; `false` at shutdown.
+    fn park(&self) -> bool {
         let mut state = self.state.lock();
-        loop {
-            if state.shut_down {
-                return None;
-            }
-            if let Some(task) = state.ready_queue.pop_front() {
-                return Some(task);
-            }
+        if state.shut_down {
+            return false;
+        }
+        // Count this worker as a sleeper, then look at the queues again:
+        // a task queued before the count was seen here; one queued after
+        // sees the count and takes the lock to wake a worker, which it
+        // gets only once this worker waits (or has left).
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        atomic::fence(Ordering::SeqCst);
+        if !self.has_work() {
             if !state.timekeeper_parked {
                 self.park_timekeeper(&mut state);
             } else {
@@ -317,6 +447,8 @@ impl Executor {
                 }
             }
         }
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        !state.shut_down
     }
 
     /// Parks as the timekeeper, in the reactor's OS poll: until an I/O
@@ -410,6 +542,7 @@ impl Executor {
                 return;
             }
             state.shut_down = true;
+            self.closed.store(true, Ordering::Release);
             self.workers_condvar.notify_all();
             self.wake_timekeeper(&mut state);
         }
@@ -420,14 +553,13 @@ impl Executor {
         }
         self.blocking.shutdown();
 
-        let (ready_queue, tasks) = {
-            let mut state = self.state.lock();
-            (
-                std::mem::take(&mut state.ready_queue),
-                std::mem::take(&mut state.tasks),
-            )
-        };
-        drop(ready_queue);
+        // Queued tasks hold the executor (through their `Arc<Executor>`):
+        // empty every queue, or the two would keep each other alive.
+        drop(std::mem::take(&mut *self.injector.lock()));
+        for queue in &self.local_queues {
+            drop(std::mem::take(&mut *queue.lock()));
+        }
+        let tasks = std::mem::take(&mut self.state.lock().tasks);
         // Pending timers and I/O waiters hold wakers, and so tasks: let
         // them go too.
         let timers = std::mem::take(&mut *self.timers.lock());

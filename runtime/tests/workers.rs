@@ -142,3 +142,51 @@ fn a_token_passes_around_a_ring_of_tasks() {
         });
     });
 }
+
+/// Tasks spawned by a task go into its worker's own queue: the other
+/// workers must steal them, or they would all run on one thread and never
+/// meet at the barrier.
+#[test]
+fn tasks_spawned_by_a_task_are_stolen_by_idle_workers() {
+    watchdog(LIMIT, "stealing", || {
+        block_on(async {
+            for _ in 0..200 {
+                let names = spawn(one_task_per_worker_at_once()).await.unwrap();
+                assert_eq!(names.len(), worker_count());
+                time::sleep(Duration::from_micros(100)).await;
+            }
+        });
+    });
+}
+
+/// Every worker's own queue stays full (its tasks keep yielding), and a
+/// task queued from outside, in the shared injector, must still run: a
+/// worker that only looked there when its own queue was empty would never
+/// get to it.
+#[test]
+fn a_task_from_outside_runs_while_every_local_queue_is_busy() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    watchdog(LIMIT, "the injector beside busy local queues", || {
+        block_on(async {
+            let stop = Arc::new(AtomicBool::new(false));
+            let busy: Vec<_> = (0..worker_count() * 2)
+                .map(|_| {
+                    let stop = stop.clone();
+                    spawn(async move {
+                        while !stop.load(Ordering::Relaxed) {
+                            runtime::task::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            // Spawned from the block_on thread: into the injector.
+            for i in 0..100 {
+                assert_eq!(spawn(async move { i }).await.unwrap(), i);
+            }
+            stop.store(true, Ordering::Relaxed);
+            for task in busy {
+                task.await.unwrap();
+            }
+        });
+    });
+}

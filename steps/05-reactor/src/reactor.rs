@@ -172,9 +172,11 @@ impl Reactor {
             Err(error) if error.kind() == io::ErrorKind::Interrupted => return,
             Err(error) => panic!("the reactor's OS poll failed: {error}"),
         }
+        let mut wake_seen = false;
         for event in events.iter() {
             if event.token() == WAKE_TOKEN {
-                continue; // only there to end the wait
+                wake_seen = true; // only there to end the timekeeper's wait
+                continue;
             }
             // A source dropped since the OS queued its event: nothing to wake.
             let Some(io) = self.lookup(event.token()) else {
@@ -191,6 +193,13 @@ impl Reactor {
                 );
             }
             wakers.into_iter().for_each(Waker::wake);
+        }
+        // Wakes are sent only to a parked timekeeper. If a busy worker's
+        // glance (`poll_now`) read this one, the timekeeper may be about to
+        // wait in the OS poll: pass the wake on, or that wait would not end
+        // (not even for shutdown, which wakes it the same way).
+        if wake_seen && timeout == Some(Duration::ZERO) {
+            self.wake();
         }
     }
     // ANCHOR_END: poll

@@ -2,7 +2,6 @@
 //! live tasks, and `spawn`.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -10,6 +9,7 @@ use std::sync::atomic::{self, AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Instant;
 
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use futures::FutureExt;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use slab::Slab;
@@ -25,11 +25,10 @@ use crate::timer_queue::{TimerKey, TimerQueue};
 /// there are none anywhere.
 pub(crate) struct Executor {
     /// Tasks woken outside of any worker (by the `block_on` thread, a plain
-    /// thread...).
-    injector: ReadyQueue,
-    /// Every worker's own ready queue, by worker index: its owner pushes
-    /// and pops there; idle workers steal from it.
-    local_queues: Vec<ReadyQueue>,
+    /// thread, the reactor's timekeeper after its poll...).
+    injector: Injector<Arc<Task>>,
+    /// The other ends of every worker's local queue, to steal from.
+    stealers: Vec<Stealer<Arc<Task>>>,
     /// Workers parked or about to park. Read without the lock by whoever
     /// queues a task, to skip the lock when nobody sleeps.
     sleepers: AtomicUsize,
@@ -74,18 +73,30 @@ struct State {
 /// waits for at most 61 tasks, rarely enough that its cost disappears.
 const BOOKKEEPING_INTERVAL: u32 = 61;
 
-/// A ready queue behind a lock of its own. A worker's queue is locked
-/// almost only by that worker, so its lock is almost never contended:
-/// uncontended, locking costs an atomic operation or two.
-type ReadyQueue = Mutex<VecDeque<Arc<Task>>>;
-
-/// Which worker a thread is.
+/// A worker thread's own ready queue.
 struct LocalQueue {
     /// The executor it belongs to, by address: only compared, never used
     /// to reach the executor.
     executor: usize,
-    /// Its queue's index in `local_queues`.
-    index: usize,
+    queue: Worker<Arc<Task>>,
+}
+
+/// Where an idle worker can take tasks from: the injector, or another
+/// worker's queue.
+trait StealSource {
+    fn steal_into(&self, queue: &Worker<Arc<Task>>) -> Steal<Arc<Task>>;
+}
+
+impl StealSource for Injector<Arc<Task>> {
+    fn steal_into(&self, queue: &Worker<Arc<Task>>) -> Steal<Arc<Task>> {
+        self.steal_batch_and_pop(queue)
+    }
+}
+
+impl StealSource for Stealer<Arc<Task>> {
+    fn steal_into(&self, queue: &Worker<Arc<Task>>) -> Steal<Arc<Task>> {
+        self.steal_batch_and_pop(queue)
+    }
 }
 
 thread_local! {
@@ -139,11 +150,12 @@ impl Executor {
     pub(crate) fn new(worker_threads: usize) -> Arc<Executor> {
         let reactor = Reactor::new()
             .unwrap_or_else(|error| panic!("failed to create the reactor's OS poll: {error}"));
+        let queues: Vec<Worker<Arc<Task>>> = (0..worker_threads.max(1))
+            .map(|_| Worker::new_fifo())
+            .collect();
         let executor = Arc::new(Executor {
-            injector: Mutex::new(VecDeque::new()),
-            local_queues: (0..worker_threads.max(1))
-                .map(|_| Mutex::new(VecDeque::new()))
-                .collect(),
+            injector: Injector::new(),
+            stealers: queues.iter().map(Worker::stealer).collect(),
             sleepers: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             state: Mutex::new(State {
@@ -159,14 +171,14 @@ impl Executor {
             timers: Mutex::new(TimerQueue::default()),
             threads: Mutex::new(Vec::new()),
         });
-        for index in 0..executor.local_queues.len() {
+        for (index, queue) in queues.into_iter().enumerate() {
             let worker = executor.clone();
             let thread = thread::Builder::new()
                 .name(format!("runtime-worker-{index}"))
                 .spawn(move || {
                     CURRENT.with(|current| *current.borrow_mut() = Some(worker.clone()));
                     let executor = Arc::as_ptr(&worker) as usize;
-                    LOCAL.with(|local| *local.borrow_mut() = Some(LocalQueue { executor, index }));
+                    LOCAL.with(|local| *local.borrow_mut() = Some(LocalQueue { executor, queue }));
                     worker.run_worker();
                     LOCAL.with(|local| local.borrow_mut().take());
                     CURRENT.with(|current| current.borrow_mut().take());
@@ -240,16 +252,20 @@ impl Executor {
         if self.closed.load(Ordering::Acquire) {
             return; // its future is being dropped; there is nothing to run
         }
-        match self.local_index() {
-            Some(index) => self.local_queues[index].lock().push_back(task),
-            None => {
-                let mut injector = self.injector.lock();
-                if self.closed.load(Ordering::Acquire) {
-                    // Shut down meanwhile: the queue was drained already,
-                    // and a task left in it would keep this executor alive.
-                    return;
-                }
-                injector.push_back(task);
+        let mut task = Some(task);
+        LOCAL.with(|local| {
+            if let Some(local) = local.borrow().as_ref()
+                && local.executor == self as *const Executor as usize
+            {
+                local.queue.push(task.take().expect("taken once"));
+            }
+        });
+        if let Some(task) = task {
+            self.injector.push(task);
+            if self.closed.load(Ordering::Acquire) {
+                // Shut down meanwhile: the queue was drained already, and
+                // a task left in it would keep this executor alive.
+                while !matches!(self.injector.steal(), Steal::Empty) {}
             }
         }
         // The push above, then this read: a worker about to park does the
@@ -336,55 +352,40 @@ impl Executor {
         }
     }
 
-    /// Which of this executor's workers the calling thread is, if any.
-    fn local_index(&self) -> Option<usize> {
+    /// The next task of this worker's own queue.
+    fn pop_local(&self) -> Option<Arc<Task>> {
+        LOCAL.with(|local| local.borrow().as_ref()?.queue.pop())
+    }
+
+    /// Takes a batch of tasks from `source` into the local queue and
+    /// returns one of them.
+    fn steal_from(&self, source: &impl StealSource) -> Option<Arc<Task>> {
         LOCAL.with(|local| {
-            local
-                .borrow()
-                .as_ref()
-                .filter(|local| local.executor == self as *const Executor as usize)
-                .map(|local| local.index)
+            let local = local.borrow();
+            let queue = &local.as_ref()?.queue;
+            loop {
+                match source.steal_into(queue) {
+                    Steal::Success(task) => return Some(task),
+                    Steal::Empty => return None,
+                    Steal::Retry => {}
+                }
+            }
         })
     }
 
-    /// The next task of this worker's own queue.
-    fn pop_local(&self) -> Option<Arc<Task>> {
-        self.local_queues[self.local_index()?].lock().pop_front()
-    }
-
-    /// Takes half of the tasks in `source` (at least one), keeps one to
-    /// run and puts the rest in this worker's own queue.
-    fn steal_from(&self, source: &ReadyQueue) -> Option<Arc<Task>> {
-        let index = self.local_index()?;
-        let mut batch = {
-            let mut source = source.lock();
-            let half = source.len().div_ceil(2);
-            source.drain(..half).collect::<VecDeque<_>>()
-        };
-        let task = batch.pop_front()?;
-        if !batch.is_empty() {
-            self.local_queues[index].lock().append(&mut batch);
-        }
-        Some(task)
-    }
-
     /// Work for an idle worker: from the injector, or from another
-    /// worker's queue (half of it, so that both stay busy).
+    /// worker's queue (half of it, so the two stay busy).
     fn steal(&self) -> Option<Arc<Task>> {
         self.steal_from(&self.injector).or_else(|| {
-            self.local_queues
+            self.stealers
                 .iter()
-                .find_map(|queue| self.steal_from(queue))
+                .find_map(|stealer| self.steal_from(stealer))
         })
     }
 
     /// Whether any queue holds a task.
     fn has_work(&self) -> bool {
-        !self.injector.lock().is_empty()
-            || self
-                .local_queues
-                .iter()
-                .any(|queue| !queue.lock().is_empty())
+        !self.injector.is_empty() || self.stealers.iter().any(|stealer| !stealer.is_empty())
     }
 
     /// Parks this worker until there may be work; `false` at shutdown.
@@ -503,12 +504,9 @@ impl Executor {
             worker_panicked |= thread.join().is_err();
         }
 
-        // Queued tasks hold the executor (through their `Arc<Executor>`):
-        // empty every queue, or the two would keep each other alive.
-        drop(std::mem::take(&mut *self.injector.lock()));
-        for queue in &self.local_queues {
-            drop(std::mem::take(&mut *queue.lock()));
-        }
+        // The workers dropped their local queues as they exited; empty the
+        // injector too.
+        while !matches!(self.injector.steal(), Steal::Empty) {}
         let tasks = std::mem::take(&mut self.state.lock().tasks);
         // Pending timers and I/O waiters hold wakers, and so tasks: let
         // them go too.

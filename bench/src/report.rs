@@ -179,15 +179,18 @@ fn chart(results: &[WorkloadResult], path: &Path) -> Result<(), Box<dyn std::err
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(150)
-            .build_cartesian_2d((low..high).log_scale(), 0..bars.len())?;
+            .build_cartesian_2d((low..high).log_scale(), (0..bars.len()).into_segmented())?;
         chart
             .configure_mesh()
             .disable_y_mesh()
             .y_labels(bars.len())
-            .y_label_formatter(&|i| {
-                bars.get(*i)
-                    .map_or(String::new(), |&(name, _)| name.to_string())
+            .y_label_formatter(&|segment| match segment {
+                SegmentValue::CenterOf(i) => bars
+                    .get(*i)
+                    .map_or(String::new(), |&(name, _)| name.to_string()),
+                _ => String::new(),
             })
+            .x_labels(6)
             .x_label_formatter(&|x| format!("{x:.1}x"))
             .label_style(("sans-serif", 13))
             .draw()?;
@@ -199,11 +202,22 @@ fn chart(results: &[WorkloadResult], path: &Path) -> Result<(), Box<dyn std::err
                 crate::mio_floor::NAME => RGBColor(90, 90, 90),
                 _ => RGBColor(160, 175, 195),
             };
-            Rectangle::new([(low, i), (r, i + 1)], color.filled())
+            let mut bar = Rectangle::new(
+                [
+                    (low, SegmentValue::Exact(i)),
+                    (r, SegmentValue::Exact(i + 1)),
+                ],
+                color.filled(),
+            );
+            bar.set_margin(3, 3, 0, 0);
+            bar
         }))?;
         // The line at 1.0: as fast as the baseline.
         chart.draw_series(std::iter::once(PathElement::new(
-            vec![(1.0, 0), (1.0, bars.len())],
+            vec![
+                (1.0, SegmentValue::Exact(0)),
+                (1.0, SegmentValue::Exact(bars.len())),
+            ],
             BLACK.stroke_width(1),
         )))?;
     }

@@ -66,7 +66,16 @@ fn main() -> io::Result<()> {
             listener.local_addr()?
         );
         loop {
-            let (stream, _peer) = listener.accept().await?;
+            let (stream, _peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, say: this connection is lost,
+                    // the server is not. Pause, so as not to spin on it.
+                    eprintln!("accept failed: {error}");
+                    runtime::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
             stream.set_nodelay(true)?;
             runtime::spawn(async move {
                 let connection = http1::Builder::new()

@@ -215,6 +215,12 @@ impl Executor {
     }
     // ANCHOR_END: new
 
+    /// Whether `shutdown` has begun: no worker runs tasks or polls the OS
+    /// for this executor any more.
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
     /// The executor this thread belongs to, if any.
     pub(crate) fn current() -> Option<Arc<Executor>> {
         CURRENT.with(|current| current.borrow().clone())

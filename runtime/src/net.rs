@@ -14,9 +14,10 @@ use std::net::{SocketAddr, ToSocketAddrs};
 /// Calls `f` with each address `addr` resolves to, until one succeeds;
 /// returns the last error if none does.
 ///
-/// Resolving a host name asks the system resolver, which blocks: this
-/// runtime has no thread pool for blocking calls yet, so prefer IP
-/// addresses (`"127.0.0.1:8080"`), which resolve without it.
+/// Resolving a host name asks the system resolver, which blocks the worker
+/// while it waits. IP addresses (`"127.0.0.1:8080"`) resolve without it; to
+/// connect to a host name without blocking a worker, resolve it first in
+/// [`spawn_blocking`](crate::task::spawn_blocking) and pass the address.
 async fn each_address<T, F>(
     addr: impl ToSocketAddrs,
     mut f: impl FnMut(SocketAddr) -> F,

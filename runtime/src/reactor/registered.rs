@@ -30,7 +30,8 @@ impl<S: mio::event::Source> Registered<S> {
     /// If called outside of a runtime.
     pub fn new(mut source: S) -> io::Result<Registered<S>> {
         let executor = Executor::current().expect(
-            "Registered::new called outside of a runtime: call it inside block_on or a task",
+            "a socket (TcpListener, TcpStream or Registered) was created outside of a runtime: \
+             create it inside block_on or a task",
         );
         let io = executor.reactor.register(&mut source)?;
         Ok(Registered {
@@ -63,6 +64,13 @@ impl<S: mio::event::Source> Registered<S> {
             match op(self.get_ref()) {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                     self.io.clear_readiness(observed, direction);
+                    if self.executor.is_shut_down() {
+                        // No reactor polls for this source any more: waiting
+                        // would be for ever.
+                        return Poll::Ready(Err(io::Error::other(
+                            "the runtime this socket was created in has shut down",
+                        )));
+                    }
                     if self.io.poll_ready(cx, direction).is_pending() {
                         return Poll::Pending;
                     }

@@ -1,0 +1,88 @@
+//! Misuse gets a message that names it, never a hang: the cases not already
+//! covered next to the features they misuse.
+
+mod common;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use common::watchdog;
+use futures::io::AsyncReadExt;
+use runtime::net::{TcpListener, TcpStream};
+use runtime::{block_on, spawn, task};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn spawn_blocking_outside_a_runtime_panics_with_a_clear_message() {
+    let panic = std::panic::catch_unwind(|| task::spawn_blocking(|| ())).unwrap_err();
+    assert!(panic_message(panic).contains("outside of a runtime"));
+}
+
+#[test]
+fn a_socket_made_outside_a_runtime_panics_with_a_clear_message() {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    std_listener.set_nonblocking(true).unwrap();
+    let panic = std::panic::catch_unwind(move || {
+        runtime::reactor::Registered::new(mio::net::TcpListener::from_std(std_listener))
+    })
+    .unwrap_err();
+    let message = panic_message(panic);
+    assert!(message.contains("outside of a runtime"), "{message}");
+    assert!(message.contains("TcpListener"), "{message}");
+}
+
+#[test]
+fn a_join_handle_polled_after_it_returned_panics_with_a_clear_message() {
+    let message = block_on(async {
+        let mut handle = spawn(async { 1 });
+        assert_eq!((&mut handle).await.unwrap(), 1);
+        spawn(async move {
+            let waker = std::task::Waker::noop();
+            let _ = Pin::new(&mut handle).poll(&mut Context::from_waker(waker));
+        })
+        .await
+        .unwrap_err()
+        .to_string()
+    });
+    assert!(
+        message.contains("polled again after it returned"),
+        "{message}"
+    );
+}
+
+/// A socket whose runtime has shut down cannot be woken any more: a read
+/// that would wait fails with an error saying so, instead of hanging.
+#[test]
+fn a_socket_outliving_its_runtime_fails_instead_of_hanging() {
+    watchdog(LIMIT, "a socket outliving its runtime", || {
+        // The server side stays open, so a read has to wait for data.
+        let (mut stream, _server_side) = block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            let client = TcpStream::connect(address).await.unwrap();
+            let (server_side, _) = listener.accept().await.unwrap();
+            (client, server_side)
+        });
+        let error = block_on(async {
+            let mut buf = [0; 8];
+            std::future::poll_fn(|cx| match Pin::new(&mut stream.read(&mut buf)).poll(cx) {
+                Poll::Ready(result) => Poll::Ready(result),
+                Poll::Pending => Poll::Ready(Ok(usize::MAX)),
+            })
+            .await
+        });
+        let error = error.expect_err("reading from a socket of a dead runtime must fail");
+        assert!(error.to_string().contains("has shut down"), "{error}");
+    });
+}

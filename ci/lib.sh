@@ -113,3 +113,42 @@ ensure_miri() {
   fi
   cargo +nightly miri --version
 }
+
+# start_server WORKDIR PATTERN CMD [ARGS...]: runs CMD in the background (its output into
+# WORKDIR/server.log) and waits up to 10 s for a line matching grep -o PATTERN. Sets
+# SERVER_FOUND to what matched (the address the server bound) and SERVER_PID; stop_server
+# stops it. Call it directly, not in $(...): a subshell would keep both variables to itself.
+# Fails, showing the server's output, if the line never comes.
+start_server() {
+  local work=$1 pattern=$2 found=
+  shift 2
+  "$@" >"$work/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    found=$(grep -o "$pattern" "$work/server.log" | head -n 1 || true)
+    [ -n "$found" ] && break
+    sleep 0.1
+  done
+  if [ -z "$found" ]; then
+    echo "error: $* did not print its address within 10 s; its output:" >&2
+    cat "$work/server.log" >&2
+    return 1
+  fi
+  SERVER_FOUND=$found
+}
+
+# stop_server WORKDIR: stops the server start_server started, if it is still running; fails,
+# showing its output, if it had exited on its own (a server must run until stopped).
+stop_server() {
+  local work=$1 rc=0
+  [ -n "${SERVER_PID:-}" ] || return 0
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "error: the server exited on its own; its output:" >&2
+    cat "$work/server.log" >&2
+    rc=1
+  fi
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+  return "$rc"
+}

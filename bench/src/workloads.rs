@@ -74,6 +74,7 @@ pub struct RuntimeResult {
     pub samples: Vec<Duration>,
 }
 
+// ANCHOR: yield_now
 /// The yield future every runtime uses, so that none gets a faster one:
 /// wake, return `Pending` once.
 struct YieldNow(bool);
@@ -89,7 +90,9 @@ impl Future for YieldNow {
         Poll::Pending
     }
 }
+// ANCHOR_END: yield_now
 
+// ANCHOR: measure
 /// Measures `body` inside a spawned task: runtime start-up and shutdown
 /// are left out.
 fn measure<R: Rt, F>(body: F) -> Duration
@@ -102,6 +105,7 @@ where
         start.elapsed()
     })
 }
+// ANCHOR_END: measure
 
 /// 10,000 tasks that do nothing, spawned from one task.
 async fn spawn_many<R: Rt>(n: usize) {
@@ -137,6 +141,7 @@ async fn yield_many<R: Rt>(tasks: usize, yields: usize) {
     }
 }
 
+// ANCHOR: ping_pong
 /// 1,000 ping-pongs: each spawns a task that spawns a partner, and the two
 /// exchange a message each way over oneshot channels.
 async fn ping_pong<R: Rt>(n: usize) {
@@ -163,6 +168,7 @@ async fn ping_pong<R: Rt>(n: usize) {
         .await
         .expect("ping_pong: the last task did not report");
 }
+// ANCHOR_END: ping_pong
 
 /// 1,000 hops: each task spawns the next; the last one reports.
 async fn chained_spawn<R: Rt>(hops: usize) {
@@ -281,6 +287,74 @@ macro_rules! on {
     };
 }
 
+/// The runtimes that run the scheduler workloads: every stage with
+/// `spawn`, the runtime, tokio in both flavours, smol.
+macro_rules! on_scheduler_runtimes {
+    ($workload:ident, $sizes:ident, |$s:ident| $args:tt) => {
+        on!(
+            $workload,
+            $sizes,
+            [
+                Step02,
+                Step03,
+                Step04,
+                Step05,
+                Step06,
+                Step07,
+                Step08,
+                Runtime,
+                TokioCurrentThread,
+                TokioMultiThread,
+                Smol
+            ],
+            |$s| $args
+        )
+    };
+}
+
+/// The runtimes with timers: from stage 3 on.
+macro_rules! on_timer_runtimes {
+    ($workload:ident, $sizes:ident, |$s:ident| $args:tt) => {
+        on!(
+            $workload,
+            $sizes,
+            [
+                Step03,
+                Step04,
+                Step05,
+                Step06,
+                Step07,
+                Step08,
+                Runtime,
+                TokioCurrentThread,
+                TokioMultiThread,
+                Smol
+            ],
+            |$s| $args
+        )
+    };
+}
+
+/// The runtimes with TCP: from stage 6 on.
+macro_rules! on_tcp_runtimes {
+    ($workload:ident, $sizes:ident, |$s:ident| $args:tt) => {
+        on!(
+            $workload,
+            $sizes,
+            [
+                Step06,
+                Step07,
+                Step08,
+                Runtime,
+                TokioCurrentThread,
+                TokioMultiThread,
+                Smol
+            ],
+            |$s| $args
+        )
+    };
+}
+
 /// Runs every workload on every runtime that can run it, `rounds` times,
 /// the runtimes in a different order each round; keeps the medians.
 pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
@@ -290,115 +364,31 @@ pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
             "spawn_many",
             format!("{} empty tasks spawned from one task", s.spawn_many),
             true,
-            on!(
-                spawn_many,
-                s,
-                [
-                    Step02,
-                    Step03,
-                    Step04,
-                    Step05,
-                    Step06,
-                    Step07,
-                    Step08,
-                    Runtime,
-                    TokioCurrentThread,
-                    TokioMultiThread,
-                    Smol
-                ],
-                |s| (s.spawn_many)
-            ),
+            on_scheduler_runtimes!(spawn_many, s, |s| (s.spawn_many)),
         ),
         (
             "yield_many",
             format!("{} tasks x {} yields", s.yield_tasks, s.yields),
             true,
-            on!(
-                yield_many,
-                s,
-                [
-                    Step02,
-                    Step03,
-                    Step04,
-                    Step05,
-                    Step06,
-                    Step07,
-                    Step08,
-                    Runtime,
-                    TokioCurrentThread,
-                    TokioMultiThread,
-                    Smol
-                ],
-                |s| (s.yield_tasks, s.yields)
-            ),
+            on_scheduler_runtimes!(yield_many, s, |s| (s.yield_tasks, s.yields)),
         ),
         (
             "ping_pong",
             format!("{} ping-pongs between pairs of new tasks", s.ping_pongs),
             true,
-            on!(
-                ping_pong,
-                s,
-                [
-                    Step02,
-                    Step03,
-                    Step04,
-                    Step05,
-                    Step06,
-                    Step07,
-                    Step08,
-                    Runtime,
-                    TokioCurrentThread,
-                    TokioMultiThread,
-                    Smol
-                ],
-                |s| (s.ping_pongs)
-            ),
+            on_scheduler_runtimes!(ping_pong, s, |s| (s.ping_pongs)),
         ),
         (
             "chained_spawn",
             format!("a chain of {} tasks, each spawning the next", s.chain),
             true,
-            on!(
-                chained_spawn,
-                s,
-                [
-                    Step02,
-                    Step03,
-                    Step04,
-                    Step05,
-                    Step06,
-                    Step07,
-                    Step08,
-                    Runtime,
-                    TokioCurrentThread,
-                    TokioMultiThread,
-                    Smol
-                ],
-                |s| (s.chain)
-            ),
+            on_scheduler_runtimes!(chained_spawn, s, |s| (s.chain)),
         ),
         (
             "timers",
             format!("{} sleeps, deadlines spread over 10 ms", s.timers),
             false,
-            on!(
-                timers,
-                s,
-                [
-                    Step03,
-                    Step04,
-                    Step05,
-                    Step06,
-                    Step07,
-                    Step08,
-                    Runtime,
-                    TokioCurrentThread,
-                    TokioMultiThread,
-                    Smol
-                ],
-                |s| (s.timers)
-            ),
+            on_timer_runtimes!(timers, s, |s| (s.timers)),
         ),
         (
             "echo",
@@ -408,20 +398,8 @@ pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
             ),
             false,
             {
-                let mut entries = on!(
-                    echo,
-                    s,
-                    [
-                        Step06,
-                        Step07,
-                        Step08,
-                        Runtime,
-                        TokioCurrentThread,
-                        TokioMultiThread,
-                        Smol
-                    ],
-                    |s| (s.echo_connections, s.echo_round_trips)
-                );
+                let mut entries =
+                    on_tcp_runtimes!(echo, s, |s| (s.echo_connections, s.echo_round_trips));
                 entries.push(Entry {
                     runtime: mio_floor::NAME,
                     threads: 2,
@@ -435,20 +413,7 @@ pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
             format!("{} MiB over one connection", s.stream_bytes >> 20),
             false,
             {
-                let mut entries = on!(
-                    stream,
-                    s,
-                    [
-                        Step06,
-                        Step07,
-                        Step08,
-                        Runtime,
-                        TokioCurrentThread,
-                        TokioMultiThread,
-                        Smol
-                    ],
-                    |s| (s.stream_bytes)
-                );
+                let mut entries = on_tcp_runtimes!(stream, s, |s| (s.stream_bytes));
                 entries.push(Entry {
                     runtime: mio_floor::NAME,
                     threads: 2,
@@ -460,6 +425,7 @@ pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
     ];
 
     let mut results = Vec::new();
+    // ANCHOR: rotation
     for (workload, description, scheduler, entries) in plan {
         eprint!("{workload}: ");
         let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); entries.len()];
@@ -493,6 +459,7 @@ pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
             runs,
         });
     }
+    // ANCHOR_END: rotation
     results
 }
 

@@ -73,6 +73,7 @@ struct State {
 /// waits for at most 61 tasks, rarely enough that its cost disappears.
 const BOOKKEEPING_INTERVAL: u32 = 61;
 
+// ANCHOR: queues
 /// A worker thread's own ready queue.
 struct LocalQueue {
     /// The executor it belongs to, by address: only compared, never used
@@ -107,6 +108,7 @@ thread_local! {
     /// the thread running `block_on`.
     static CURRENT: RefCell<Option<Arc<Executor>>> = const { RefCell::new(None) };
 }
+// ANCHOR_END: queues
 
 // ANCHOR: spawn
 /// Spawns `future` as a new task on the current runtime and returns a
@@ -245,6 +247,7 @@ impl Executor {
     // ANCHOR_END: executor_spawn
 
     // ANCHOR: schedule
+    // ANCHOR: schedule_fn
     /// Queues a woken task: in the local queue of the worker doing the
     /// waking, without any lock, or, from any other thread, in the injector.
     /// Then wakes a sleeping worker, if there is one, to share the work.
@@ -276,6 +279,7 @@ impl Executor {
             self.wake_one_worker(&mut self.state.lock());
         }
     }
+    // ANCHOR_END: schedule_fn
 
     /// Wakes one idle worker for a task just queued: a worker parked on
     /// the condvar if there is one, else the timekeeper. Only one: the
@@ -311,6 +315,7 @@ impl Executor {
     // ANCHOR_END: schedule
 
     // ANCHOR: worker
+    // ANCHOR: run_worker
     /// The loop of a worker thread: fire due timers, run a task, repeat;
     /// park when there is nothing to do; return at shutdown.
     fn run_worker(&self) {
@@ -351,7 +356,9 @@ impl Executor {
             }
         }
     }
+    // ANCHOR_END: run_worker
 
+    // ANCHOR: steal
     /// The next task of this worker's own queue.
     fn pop_local(&self) -> Option<Arc<Task>> {
         LOCAL.with(|local| local.borrow().as_ref()?.queue.pop())
@@ -387,7 +394,9 @@ impl Executor {
     fn has_work(&self) -> bool {
         !self.injector.is_empty() || self.stealers.iter().any(|stealer| !stealer.is_empty())
     }
+    // ANCHOR_END: steal
 
+    // ANCHOR: park
     /// Parks this worker until there may be work; `false` at shutdown.
     fn park(&self) -> bool {
         let mut state = self.state.lock();
@@ -418,6 +427,7 @@ impl Executor {
         self.sleepers.fetch_sub(1, Ordering::SeqCst);
         !state.shut_down
     }
+    // ANCHOR_END: park
 
     /// Parks as the timekeeper, in the reactor's OS poll: until an I/O
     /// event comes, a task is queued, a new earliest deadline arrives, or

@@ -241,6 +241,7 @@ impl Executor {
     // ANCHOR_END: schedule
 
     // ANCHOR: worker
+    // ANCHOR: run_worker
     /// The loop of a worker thread: fire due timers, run a task, repeat;
     /// park when there is nothing to do; return at shutdown.
     fn run_worker(&self) {
@@ -263,6 +264,7 @@ impl Executor {
             }
         }
     }
+    // ANCHOR_END: run_worker
 
     /// The next task to run, parking until there is one. `None` at shutdown.
     fn next_task(&self) -> Option<Arc<Task>> {

@@ -34,6 +34,7 @@ pub trait Rt: 'static {
         F: Future<Output = T> + Send + 'static,
         T: Send + 'static;
 
+    // ANCHOR: spawn_detached
     /// Spawns a task nobody waits for, the way that is native to the
     /// runtime (dropping a handle detaches in tokio and the book's
     /// runtimes; smol cancels a dropped task and has `detach`).
@@ -43,6 +44,7 @@ pub trait Rt: 'static {
     {
         drop(Self::spawn(future));
     }
+    // ANCHOR_END: spawn_detached
 }
 
 /// A runtime with timers.
@@ -294,12 +296,14 @@ impl Rt for Smol {
     {
         SMOL.spawn(future)
     }
+    // ANCHOR: smol_detach
     fn spawn_detached<F>(future: F)
     where
         F: Future<Output = ()> + Send + 'static,
     {
         SMOL.spawn(future).detach();
     }
+    // ANCHOR_END: smol_detach
 }
 
 impl Timers for Smol {

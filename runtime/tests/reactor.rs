@@ -1,5 +1,6 @@
-//! The reactor against the bug classes of `lessons.md` it could have,
-//! with blocking `std::net` peers on plain threads as the other side:
+//! The reactor against the bug classes it could have (see the book's
+//! appendix "Bugs this book guards against"), with blocking `std::net`
+//! peers on plain threads as the other side:
 //! #6 (edge-triggered readiness lost) and #10 (panics on OS errors).
 //! Lesson #11 (stale tokens) is tested in `src/reactor.rs`.
 

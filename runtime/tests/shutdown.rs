@@ -1,5 +1,5 @@
-//! Lesson #9 of `lessons.md` with threads: when `block_on` returns, every
-//! worker thread has exited.
+//! Lesson #9 (see the book's appendix "Bugs this book guards against")
+//! with threads: when `block_on` returns, every worker thread has exited.
 //!
 //! This file holds one test, so that no other test's runtime has worker
 //! threads alive in this process while it counts them.

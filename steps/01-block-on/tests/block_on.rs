@@ -1,4 +1,5 @@
-//! `block_on` against the bug classes of `lessons.md` it could have:
+//! `block_on` against the bug classes it could have (see the book's
+//! appendix "Bugs this book guards against"):
 //! #1 (a wake during poll is lost) and #3 (a lost wakeup before parking).
 //! Lesson #5 (a busy idle loop) is in `idle.rs`, alone in its process.
 

@@ -1,4 +1,5 @@
-//! Lesson #5 of `lessons.md`: a busy idle loop.
+//! Lesson #5 (see the book's appendix "Bugs this book guards against"):
+//! a busy idle loop.
 //!
 //! This file holds one test, so that its test binary runs nothing else and
 //! the process CPU time it reads is its own.

@@ -1,4 +1,5 @@
-//! The executor against the bug classes of `lessons.md` it could have:
+//! The executor against the bug classes it could have (see the book's
+//! appendix "Bugs this book guards against"):
 //! #1 (a wake during poll is lost), #2 (a task queued twice, polled
 //! concurrently or after completion), #3 (a lost wakeup before parking),
 //! #4 (a stale waker), #8 (a panic kills the executor) and #9 (no shutdown).

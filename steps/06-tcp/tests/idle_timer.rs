@@ -1,5 +1,6 @@
-//! Lesson #5 of `lessons.md` for timers: a runtime that waits for a
-//! deadline by polling on an interval, or spinning, burns CPU.
+//! Lesson #5 (see the book's appendix "Bugs this book guards against")
+//! for timers: a runtime that waits for a deadline by polling on an
+//! interval, or spinning, burns CPU.
 //!
 //! This file holds one test, so that its test binary runs nothing else and
 //! the process CPU time it reads is its own.

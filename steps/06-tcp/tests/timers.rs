@@ -1,4 +1,5 @@
-//! Timers against the bug classes of `lessons.md` they could have:
+//! Timers against the bug classes they could have (see the book's appendix
+//! "Bugs this book guards against"):
 //! #7 (timers starve behind busy tasks) and #4 (a stale waker).
 //! Lesson #5 for timers (a polling loop while waiting) is in `idle_timer.rs`.
 

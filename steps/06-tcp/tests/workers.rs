@@ -1,4 +1,5 @@
-//! Worker threads against the bug classes of `lessons.md` they could have:
+//! Worker threads against the bug classes they could have (see the book's
+//! appendix "Bugs this book guards against"):
 //! #3 (a lost wakeup between "the queue is empty" and "park", now between
 //! threads), #7 (a parked timekeeper that misses an earlier deadline) and
 //! #8 (a panic kills a worker).

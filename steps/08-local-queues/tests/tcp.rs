@@ -1,7 +1,8 @@
-//! `net::TcpListener` and `net::TcpStream` against the bug classes of
-//! `lessons.md` they could have: #6 (edge-triggered readiness lost), #10
-//! (panics on OS errors) and #11 (bytes delivered to the wrong stream),
-//! with blocking `std::net` peers on plain threads where that helps.
+//! `net::TcpListener` and `net::TcpStream` against the bug classes they
+//! could have (see the book's appendix "Bugs this book guards against"):
+//! #6 (edge-triggered readiness lost), #10 (panics on OS errors) and #11
+//! (bytes delivered to the wrong stream), with blocking `std::net` peers on
+//! plain threads where that helps.
 
 mod common;
 

@@ -168,7 +168,7 @@ impl Reactor {
         match poll.poll(events, timeout) {
             Ok(()) => {}
             // A signal interrupted the wait: not an error, the caller's
-            // loop simply waits again (lessons #10).
+            // loop simply waits again (lesson #10).
             Err(error) if error.kind() == io::ErrorKind::Interrupted => return,
             Err(error) => panic!("the reactor's OS poll failed: {error}"),
         }

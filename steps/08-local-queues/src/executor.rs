@@ -24,8 +24,9 @@ use crate::timer_queue::{TimerKey, TimerQueue};
 /// own, takes tasks from the others' when it runs out, and parks when
 /// there are none anywhere.
 pub(crate) struct Executor {
-    /// Tasks woken outside of any worker (by the `block_on` thread, a plain
-    /// thread, the reactor's timekeeper after its poll...).
+    /// Tasks woken outside of any worker: by the `block_on` thread, a plain
+    /// thread, a blocking thread. (A worker, the timekeeper included, puts
+    /// the tasks it wakes in its own queue.)
     injector: Injector<Arc<Task>>,
     /// The other ends of every worker's local queue, to steal from.
     stealers: Vec<Stealer<Arc<Task>>>,

@@ -70,6 +70,14 @@ impl Task {
     /// being polled right now finishes that poll first.
     pub(crate) fn abort(self: &Arc<Self>) {
         self.aborted.store(true, Ordering::Release);
+        // A task already queued runs without another wake, so the wake
+        // below may change nothing. This read-modify-write of the state
+        // (writing back what is there) is what the run's compare-and-swap
+        // then reads, which makes `aborted` visible to that run; a plain
+        // store could still sit in this core's store buffer when the run
+        // looks (Miri found that interleaving: the task was polled again,
+        // not dropped, and nothing ever woke it).
+        self.state.fetch_or(0, Ordering::AcqRel);
         self.wake_by_ref();
     }
     // ANCHOR_END: abort

@@ -280,9 +280,10 @@ impl Executor {
             None => self.timekeeper_condvar.wait(state),
         }
         state.timekeeper_parked = false;
-        // Leaving the role: if others are parked and timers are pending,
-        // one of them must take the role over, or no one would wait for
-        // the next deadline while this worker runs a long task.
+        // Leaving the role: if other workers are parked, one of them takes
+        // it over, or no one would wait for the next deadline while this
+        // worker runs a long task. (Done whether a timer is pending or not:
+        // one rule, at the price of a wake that may find nothing to do.)
         self.notify_idle_worker(state);
         // Waking tasks takes the state lock: fire the timers without it.
         MutexGuard::unlocked(state, || self.fire_expired_timers());

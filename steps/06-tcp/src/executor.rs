@@ -301,9 +301,9 @@ impl Executor {
         // one sent before the poll begins makes it return at once.
         MutexGuard::unlocked(state, || self.reactor.poll(timeout));
         state.timekeeper_parked = false;
-        // Leaving the role: if others are parked and timers are pending,
-        // one of them must take the role over, or no one would wait for
-        // the next deadline while this worker runs a long task.
+        // Leaving the role: if other workers are parked, one of them takes
+        // it over, or no one would wait for the next deadline or OS event
+        // while this worker runs a long task.
         self.notify_idle_worker(state);
         // Waking tasks takes the state lock: fire the timers without it.
         MutexGuard::unlocked(state, || self.fire_expired_timers());

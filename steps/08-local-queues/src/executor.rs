@@ -33,7 +33,10 @@ pub(crate) struct Executor {
     /// Workers parked or about to park. Read without the lock by whoever
     /// queues a task, to skip the lock when nobody sleeps.
     sleepers: AtomicUsize,
-    /// Set by `shutdown`, for `schedule`, which no longer takes the lock.
+    /// Set by `shutdown`: from then on nothing is queued or spawned. It is
+    /// set under the state lock, so code holding the lock sees it hold
+    /// still, and it is an atomic because `schedule` and the worker loop
+    /// read it without the lock.
     closed: AtomicBool,
     state: Mutex<State>,
     /// Idle workers wait here for a task.
@@ -52,8 +55,6 @@ struct State {
     /// for a waker is referenced only by that waker and here; at shutdown
     /// this is how we find it and drop its future.
     tasks: Slab<Arc<Task>>,
-    /// Set by `shutdown`: from then on nothing is queued or spawned.
-    shut_down: bool,
     /// How many workers wait on `workers_condvar` and were not notified.
     idle_workers: usize,
     /// How many workers were notified and have not woken up yet. Counting
@@ -163,7 +164,6 @@ impl Executor {
             closed: AtomicBool::new(false),
             state: Mutex::new(State {
                 tasks: Slab::new(),
-                shut_down: false,
                 idle_workers: 0,
                 notified_workers: 0,
                 timekeeper_parked: false,
@@ -231,7 +231,7 @@ impl Executor {
         };
 
         let mut state = self.state.lock();
-        if state.shut_down {
+        if self.closed.load(Ordering::Acquire) {
             // Too late to run: dropping the future drops the completer,
             // which resolves the handle as cancelled.
             drop(state);
@@ -401,7 +401,7 @@ impl Executor {
     /// Parks this worker until there may be work; `false` at shutdown.
     fn park(&self) -> bool {
         let mut state = self.state.lock();
-        if state.shut_down {
+        if self.closed.load(Ordering::Acquire) {
             return false;
         }
         // Count this worker as a sleeper, then look at the queues again:
@@ -426,7 +426,7 @@ impl Executor {
             }
         }
         self.sleepers.fetch_sub(1, Ordering::SeqCst);
-        !state.shut_down
+        !self.closed.load(Ordering::Acquire)
     }
     // ANCHOR_END: park
 
@@ -445,9 +445,9 @@ impl Executor {
         // one sent before the poll begins makes it return at once.
         MutexGuard::unlocked(state, || self.reactor.poll(timeout));
         state.timekeeper_parked = false;
-        // Leaving the role: if others are parked and timers are pending,
-        // one of them must take the role over, or no one would wait for
-        // the next deadline while this worker runs a long task.
+        // Leaving the role: if other workers are parked, one of them takes
+        // it over, or no one would wait for the next deadline or OS event
+        // while this worker runs a long task.
         self.notify_idle_worker(state);
         // Waking tasks takes the state lock: fire the timers without it.
         MutexGuard::unlocked(state, || self.fire_expired_timers());
@@ -504,7 +504,6 @@ impl Executor {
     fn shutdown(&self) {
         {
             let mut state = self.state.lock();
-            state.shut_down = true;
             self.closed.store(true, Ordering::Release);
             self.workers_condvar.notify_all();
             self.wake_timekeeper(&mut state);

@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p bench -- report   # full run; rewrites book/src/bench/
 //! cargo run --release -p bench -- run      # full run; prints the table only
+//! cargo run --release -p bench -- run echo # only the named workloads
 //! cargo run -p bench -- smoke              # tiny sizes, one round: does it all run?
 //! ```
 
@@ -16,13 +17,17 @@ mod workloads;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let command = std::env::args().nth(1).unwrap_or_default();
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    // `run` may name workloads to run alone; `report` always runs them all,
+    // or the committed table would lose rows.
+    let only: Vec<String> = args.collect();
     let (sizes, rounds, write) = match command.as_str() {
         "report" => (workloads::Sizes::FULL, 7, true),
         "run" => (workloads::Sizes::FULL, 7, false),
         "smoke" => (workloads::Sizes::SMOKE, 1, false),
         _ => {
-            eprintln!("usage: bench report | run | smoke");
+            eprintln!("usage: bench report | run [WORKLOAD...] | smoke");
             return ExitCode::from(2);
         }
     };
@@ -31,7 +36,21 @@ fn main() -> ExitCode {
             "note: a debug build; for figures worth quoting, use `cargo run --release -p bench -- {command}`"
         );
     }
-    let results = workloads::run_all(sizes, rounds);
+    if !only.is_empty() && command != "run" {
+        eprintln!("error: only `run` takes workload names");
+        return ExitCode::from(2);
+    }
+    if let Some(unknown) = only
+        .iter()
+        .find(|name| !workloads::NAMES.contains(&name.as_str()))
+    {
+        eprintln!(
+            "error: no workload named {unknown:?}; the workloads are {}",
+            workloads::NAMES.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let results = workloads::run_all(sizes, rounds, &only);
     let table = report::table(&results);
     println!("{table}");
     if write {

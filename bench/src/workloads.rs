@@ -13,7 +13,7 @@ use futures::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::mio_floor;
 use crate::runtimes::{
-    Net, Rt, Runtime, Smol, Step02, Step03, Step04, Step05, Step06, Step07, Step08, Timers,
+    Net, Rt, Runtime, Smol, Step02, Step03, Step04, Step05, Step06, Step07, Step08, Step09, Timers,
     TokioCurrentThread, TokioMultiThread,
 };
 
@@ -302,6 +302,7 @@ macro_rules! on_scheduler_runtimes {
                 Step06,
                 Step07,
                 Step08,
+                Step09,
                 Runtime,
                 TokioCurrentThread,
                 TokioMultiThread,
@@ -325,6 +326,7 @@ macro_rules! on_timer_runtimes {
                 Step06,
                 Step07,
                 Step08,
+                Step09,
                 Runtime,
                 TokioCurrentThread,
                 TokioMultiThread,
@@ -345,6 +347,7 @@ macro_rules! on_tcp_runtimes {
                 Step06,
                 Step07,
                 Step08,
+                Step09,
                 Runtime,
                 TokioCurrentThread,
                 TokioMultiThread,
@@ -355,9 +358,21 @@ macro_rules! on_tcp_runtimes {
     };
 }
 
-/// Runs every workload on every runtime that can run it, `rounds` times,
-/// the runtimes in a different order each round; keeps the medians.
-pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
+/// The workloads, in the order they run.
+pub const NAMES: [&str; 7] = [
+    "spawn_many",
+    "yield_many",
+    "ping_pong",
+    "chained_spawn",
+    "timers",
+    "echo",
+    "stream",
+];
+
+/// Runs every workload (or those named in `only`, if any) on every runtime
+/// that can run it, `rounds` times, the runtimes in a different order each
+/// round; keeps the medians.
+pub fn run_all(sizes: Sizes, rounds: usize, only: &[String]) -> Vec<WorkloadResult> {
     let s = sizes;
     let plan: Vec<(&'static str, String, bool, Vec<Entry>)> = vec![
         (
@@ -423,10 +438,17 @@ pub fn run_all(sizes: Sizes, rounds: usize) -> Vec<WorkloadResult> {
             },
         ),
     ];
+    assert!(
+        plan.iter().map(|(name, ..)| *name).eq(NAMES),
+        "NAMES must list the plan's workloads, in order"
+    );
 
     let mut results = Vec::new();
     // ANCHOR: rotation
     for (workload, description, scheduler, entries) in plan {
+        if !only.is_empty() && !only.iter().any(|name| name == workload) {
+            continue;
+        }
         eprint!("{workload}: ");
         let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); entries.len()];
         for round in 0..rounds {

@@ -153,6 +153,9 @@ book_net!(Step07, step07);
 book_runtime!(Step08, step08, "stage 8", threads: WORKERS, run: stage_run!(step08));
 book_timers!(Step08, step08);
 book_net!(Step08, step08);
+book_runtime!(Step09, step09, "stage 9", threads: WORKERS, run: stage_run!(step09));
+book_timers!(Step09, step09);
+book_net!(Step09, step09);
 book_runtime!(Runtime, runtime, "runtime", threads: WORKERS, run: |body| {
     let rt = runtime::Runtime::builder()
         .worker_threads(WORKERS)

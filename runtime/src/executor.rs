@@ -80,6 +80,15 @@ struct State {
 /// waits for at most 61 tasks, rarely enough that its cost disappears.
 const BOOKKEEPING_INTERVAL: u32 = 61;
 
+// ANCHOR: spin_time
+/// How long a worker that runs out of tasks keeps looking for more before
+/// it parks. Parking and being woken again costs a system call on each
+/// side and a few microseconds before the sleeper runs; work that turns up
+/// sooner than this is cheaper to wait for awake. It is also the most CPU
+/// an idle worker burns each time it runs out of work.
+const SPIN_TIME: Duration = Duration::from_micros(20);
+// ANCHOR_END: spin_time
+
 /// A worker thread's own ready queue.
 struct LocalQueue {
     /// The executor it belongs to, by address: only compared, never used
@@ -371,7 +380,7 @@ impl Executor {
             let bookkeeping = turns.is_multiple_of(BOOKKEEPING_INTERVAL);
             if bookkeeping {
                 self.fire_expired_timers();
-                self.reactor.poll_now();
+                self.poll_now();
             }
             // The local queue first, except every few turns: a worker whose
             // own tasks keep waking each other must still take the tasks
@@ -384,6 +393,12 @@ impl Executor {
             match task.or_else(|| self.steal()) {
                 Some(task) => task.run(),
                 None => {
+                    // Out of work: look around a little longer before
+                    // parking. Work that turns up meanwhile is taken
+                    // without any thread having to wake another.
+                    if self.spin() {
+                        continue;
+                    }
                     if !self.park() {
                         return; // shut down
                     }
@@ -422,6 +437,41 @@ impl Executor {
                 .find_map(|stealer| self.steal_from(stealer))
         })
     }
+
+    // ANCHOR: spin
+    /// Keeps looking for work for up to `SPIN_TIME`: in the queues, and in
+    /// the OS's events, whose wakes land in this worker's queue. Returns
+    /// whether it found some.
+    fn spin(&self) -> bool {
+        let start = Instant::now();
+        loop {
+            self.poll_now();
+            if self.has_work() {
+                return true;
+            }
+            if self.closed.load(Ordering::Acquire) || start.elapsed() >= SPIN_TIME {
+                return false;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Dispatches the OS events that are ready now, unless the timekeeper
+    /// is in the OS poll (it dispatches them).
+    fn poll_now(&self) {
+        if self.reactor.poll_now() {
+            // This glance read the wake meant for the timekeeper. If one is
+            // parked (or about to be: it is counted under the lock before it
+            // polls), send the wake again, or its wait would not end, not
+            // even for shutdown. If none is, the wake is stale: sending it
+            // again would only bounce it between workers that keep glancing.
+            let state = self.state.lock();
+            if state.timekeeper_parked {
+                self.reactor.wake();
+            }
+        }
+    }
+    // ANCHOR_END: spin
 
     /// Whether any queue holds a task.
     fn has_work(&self) -> bool {

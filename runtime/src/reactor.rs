@@ -148,24 +148,31 @@ impl Reactor {
     ///
     /// Only one thread at a time calls this: the executor's timekeeper.
     pub(crate) fn poll(&self, timeout: Option<Duration>) {
-        self.poll_locked(&mut self.poll.lock(), timeout);
+        let _ = self.poll_locked(&mut self.poll.lock(), timeout);
     }
 
     /// Dispatches the events that are ready now, without waiting, unless
     /// another worker is in the OS poll already (it dispatches them).
-    pub(crate) fn poll_now(&self) {
-        if let Some(mut guard) = self.poll.try_lock() {
-            self.poll_locked(&mut guard, Some(Duration::ZERO));
+    ///
+    /// Returns whether it read a wake meant for the timekeeper: the caller
+    /// must pass it on if a timekeeper is parked, or its wait would not end.
+    #[must_use = "a wake read here may be meant for a parked timekeeper"]
+    pub(crate) fn poll_now(&self) -> bool {
+        match self.poll.try_lock() {
+            Some(mut guard) => self.poll_locked(&mut guard, Some(Duration::ZERO)),
+            None => false,
         }
     }
 
-    fn poll_locked(&self, guard: &mut (Poll, Events), timeout: Option<Duration>) {
+    /// Polls, dispatches the events, and returns whether the reactor's own
+    /// wake was among them.
+    fn poll_locked(&self, guard: &mut (Poll, Events), timeout: Option<Duration>) -> bool {
         let (poll, events) = guard;
         match poll.poll(events, timeout) {
             Ok(()) => {}
             // A signal interrupted the wait: not an error, the caller's
             // loop simply waits again (lesson #10).
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => return,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => return false,
             Err(error) => panic!("the reactor's OS poll failed: {error}"),
         }
         let mut wake_seen = false;
@@ -190,13 +197,7 @@ impl Reactor {
             }
             wakers.into_iter().for_each(Waker::wake);
         }
-        // Wakes are sent only to a parked timekeeper. If a busy worker's
-        // glance (`poll_now`) read this one, the timekeeper may be about to
-        // wait in the OS poll: pass the wake on, or that wait would not end
-        // (not even for shutdown, which wakes it the same way).
-        if wake_seen && timeout == Some(Duration::ZERO) {
-            self.wake();
-        }
+        wake_seen
     }
     // ANCHOR_END: poll
 

@@ -156,6 +156,9 @@ book_net!(Step08, step08);
 book_runtime!(Step09, step09, "stage 9", threads: WORKERS, run: stage_run!(step09));
 book_timers!(Step09, step09);
 book_net!(Step09, step09);
+book_runtime!(Step10, step10, "stage 10", threads: WORKERS, run: stage_run!(step10));
+book_timers!(Step10, step10);
+book_net!(Step10, step10);
 book_runtime!(Runtime, runtime, "runtime", threads: WORKERS, run: |body| {
     let rt = runtime::Runtime::builder()
         .worker_threads(WORKERS)

@@ -13,8 +13,8 @@ use futures::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::mio_floor;
 use crate::runtimes::{
-    Net, Rt, Runtime, Smol, Step02, Step03, Step04, Step05, Step06, Step07, Step08, Step09, Timers,
-    TokioCurrentThread, TokioMultiThread,
+    Net, Rt, Runtime, Smol, Step02, Step03, Step04, Step05, Step06, Step07, Step08, Step09, Step10,
+    Timers, TokioCurrentThread, TokioMultiThread,
 };
 
 /// How big each workload is.
@@ -303,6 +303,7 @@ macro_rules! on_scheduler_runtimes {
                 Step07,
                 Step08,
                 Step09,
+                Step10,
                 Runtime,
                 TokioCurrentThread,
                 TokioMultiThread,
@@ -327,6 +328,7 @@ macro_rules! on_timer_runtimes {
                 Step07,
                 Step08,
                 Step09,
+                Step10,
                 Runtime,
                 TokioCurrentThread,
                 TokioMultiThread,
@@ -348,6 +350,7 @@ macro_rules! on_tcp_runtimes {
                 Step07,
                 Step08,
                 Step09,
+                Step10,
                 Runtime,
                 TokioCurrentThread,
                 TokioMultiThread,

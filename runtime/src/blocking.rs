@@ -4,7 +4,6 @@
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -72,11 +71,9 @@ where
     let executor = Executor::current().expect(
         "spawn_blocking called outside of a runtime: call it from inside block_on or a task",
     );
-    let (completer, mut handle) = join::channel();
-    let cancelled = Arc::new(AtomicBool::new(false));
-    handle.set_blocking(cancelled.clone());
+    let (completer, handle) = join::channel();
     let job = Box::new(move || {
-        if cancelled.load(Ordering::Acquire) {
+        if completer.is_cancelled() {
             drop(completer); // resolves the handle as cancelled
             return;
         }

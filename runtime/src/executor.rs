@@ -4,21 +4,19 @@
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{self, AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
-use futures::FutureExt;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use slab::Slab;
 
 use crate::blocking::BlockingPool;
-use crate::join::{self, JoinHandle};
+use crate::join::JoinHandle;
 use crate::reactor::Reactor;
-use crate::task::Task;
+use crate::task::{Runnable, Task, TaskCell};
 use crate::timer_queue::{TimerKey, TimerQueue};
 
 // ANCHOR: executor
@@ -266,30 +264,22 @@ impl Executor {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (completer, mut handle) = join::channel();
-        // The task's future: run the user's future, catching a panic so it
-        // becomes a `JoinError` instead of unwinding through the executor,
-        // then hand the result to the `JoinHandle`.
-        let future = async move {
-            let result = AssertUnwindSafe(future).catch_unwind().await;
-            completer.complete(result);
-        };
-
         let mut state = self.state.lock();
         if self.closed.load(Ordering::Acquire) {
-            // Too late to run: dropping the future drops the completer,
+            // Too late to run: the task is made only to drop its future,
             // which resolves the handle as cancelled.
             drop(state);
-            drop(future);
-            return handle;
+            let task = Arc::new(TaskCell::new(usize::MAX, future, self.clone()));
+            task.drop_future();
+            return JoinHandle::new(task);
         }
         let entry = state.tasks.vacant_entry();
-        let task = Arc::new(Task::new(entry.key(), Box::pin(future), self.clone()));
+        // The one allocation: future, state, waker and output together.
+        let task = Arc::new(TaskCell::new(entry.key(), future, self.clone()));
         entry.insert(task.clone());
-        handle.set_task(task.clone());
         drop(state);
-        self.schedule(task);
-        handle
+        self.schedule(task.clone());
+        JoinHandle::new(task)
     }
     // ANCHOR_END: executor_spawn
 

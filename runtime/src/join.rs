@@ -11,8 +11,6 @@ use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
 
-use crate::task::Task;
-
 // ANCHOR: join_handle
 /// An owned permission to await a spawned task's output.
 ///
@@ -20,21 +18,22 @@ use crate::task::Task;
 /// or was dropped before it finished (at shutdown). Dropping the handle
 /// detaches the task: it keeps running, and its output is dropped.
 pub struct JoinHandle<T> {
-    slot: Arc<Mutex<Slot<T>>>,
-    /// What `abort` reaches.
-    abort: Option<Abort>,
+    /// The task (or `spawn_blocking` job) itself, seen only through its
+    /// output: for a task, the slot lives in the task's own allocation.
+    target: Arc<dyn JoinTarget<T>>,
 }
 
-/// How to cancel the task behind a handle.
-enum Abort {
-    /// A spawned task: woken, and dropped at its next run.
-    Task(Arc<Task>),
-    /// A `spawn_blocking` job: skipped if it has not started.
-    Blocking(Arc<AtomicBool>),
+/// What a `JoinHandle` reads from: a task whose output is a `T`, whatever
+/// the type of its future, or a blocking job.
+pub(crate) trait JoinTarget<T>: Send + Sync {
+    /// Where the output is left.
+    fn output(&self) -> &Mutex<Slot<T>>;
+    /// Asks for the task or job to be cancelled.
+    fn abort(self: Arc<Self>);
 }
 
 /// What the task and its handle share.
-enum Slot<T> {
+pub(crate) enum Slot<T> {
     /// The task has not finished; `Some` is the waker of the handle's latest poll.
     Waiting(Option<Waker>),
     /// The task has finished; the handle has not taken the result yet.
@@ -44,32 +43,66 @@ enum Slot<T> {
 }
 // ANCHOR_END: join_handle
 
-/// The task's end of the slot: it stores the result and wakes the handle.
-pub(crate) struct Completer<T> {
-    slot: Option<Arc<Mutex<Slot<T>>>>,
+// ANCHOR: finish
+/// Hands a result to its handle and wakes the handle. Only the first
+/// result counts: a task that completed is not cancelled afterwards.
+pub(crate) fn finish<T>(output: &Mutex<Slot<T>>, result: Result<T, JoinError>) {
+    let previous = {
+        let mut slot = output.lock();
+        if !matches!(*slot, Slot::Waiting(_)) {
+            return;
+        }
+        std::mem::replace(&mut *slot, Slot::Finished(result))
+    };
+    // Wake outside the lock: the woken task may be polled on another
+    // thread at once, and its poll takes this lock.
+    if let Slot::Waiting(Some(waker)) = previous {
+        waker.wake();
+    }
+}
+// ANCHOR_END: finish
+
+/// A `spawn_blocking` job's side of its handle: the output, and the flag
+/// that `abort` sets.
+pub(crate) struct BlockingTarget<T> {
+    output: Mutex<Slot<T>>,
+    cancelled: AtomicBool,
 }
 
-/// A new slot, seen from both ends.
-pub(crate) fn channel<T>() -> (Completer<T>, JoinHandle<T>) {
-    let slot = Arc::new(Mutex::new(Slot::Waiting(None)));
+impl<T: Send> JoinTarget<T> for BlockingTarget<T> {
+    fn output(&self) -> &Mutex<Slot<T>> {
+        &self.output
+    }
+
+    /// A job can only be skipped: one that has started runs to its end.
+    fn abort(self: Arc<Self>) {
+        self.cancelled.store(true, Ordering::Release);
+    }
+}
+
+/// The blocking job's end: it stores the result and wakes the handle.
+pub(crate) struct Completer<T> {
+    target: Arc<BlockingTarget<T>>,
+}
+
+/// A new blocking job's output, seen from both ends.
+pub(crate) fn channel<T: Send + 'static>() -> (Completer<T>, JoinHandle<T>) {
+    let target = Arc::new(BlockingTarget {
+        output: Mutex::new(Slot::Waiting(None)),
+        cancelled: AtomicBool::new(false),
+    });
     (
         Completer {
-            slot: Some(slot.clone()),
+            target: target.clone(),
         },
-        JoinHandle { slot, abort: None },
+        JoinHandle::new(target),
     )
 }
 
 impl<T> JoinHandle<T> {
-    /// Lets `abort` reach a spawned task.
-    pub(crate) fn set_task(&mut self, task: Arc<Task>) {
-        self.abort = Some(Abort::Task(task));
-    }
-
-    /// Lets `abort` reach a blocking job, through the flag it checks
-    /// before it starts.
-    pub(crate) fn set_blocking(&mut self, cancelled: Arc<AtomicBool>) {
-        self.abort = Some(Abort::Blocking(cancelled));
+    /// The handle of `target`.
+    pub(crate) fn new(target: Arc<dyn JoinTarget<T>>) -> JoinHandle<T> {
+        JoinHandle { target }
     }
 
     // ANCHOR: abort
@@ -89,49 +122,36 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn abort(&self) {
-        match &self.abort {
-            Some(Abort::Task(task)) => task.abort(),
-            Some(Abort::Blocking(cancelled)) => cancelled.store(true, Ordering::Release),
-            None => {}
-        }
+        self.target.clone().abort();
     }
 
     /// Whether the task has finished: returned, panicked or been cancelled.
     /// Awaiting the handle then completes at once.
     pub fn is_finished(&self) -> bool {
-        !matches!(*self.slot.lock(), Slot::Waiting(_))
+        !matches!(*self.target.output().lock(), Slot::Waiting(_))
     }
     // ANCHOR_END: abort
 }
 
 // ANCHOR: completer
 impl<T> Completer<T> {
-    /// Hands the task's result, or the panic that ended it, to the handle.
-    pub(crate) fn complete(mut self, result: std::thread::Result<T>) {
-        let result = result.map_err(|payload| JoinError {
-            repr: Repr::Panic(Mutex::new(payload)),
-        });
-        self.finish(result);
+    /// Whether the handle asked for the job to be skipped.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.target.cancelled.load(Ordering::Acquire)
     }
 
-    fn finish(&mut self, result: Result<T, JoinError>) {
-        let Some(slot) = self.slot.take() else { return };
-        let previous = std::mem::replace(&mut *slot.lock(), Slot::Finished(result));
-        // Wake outside the lock: the woken task may be polled on another
-        // thread at once, and its poll takes this lock.
-        if let Slot::Waiting(Some(waker)) = previous {
-            waker.wake();
-        }
+    /// Hands the job's result, or the panic that ended it, to the handle.
+    pub(crate) fn complete(self, result: std::thread::Result<T>) {
+        finish(&self.target.output, result.map_err(JoinError::panic));
     }
 }
 
-/// A task whose future is dropped before it finished was cancelled: the
-/// completer goes with the future, and says so to the handle.
+/// A job dropped before it ran (skipped, or queued at shutdown) was
+/// cancelled: the completer goes with the job, and says so to the handle.
+/// After `complete`, this finds the result there and changes nothing.
 impl<T> Drop for Completer<T> {
     fn drop(&mut self) {
-        self.finish(Err(JoinError {
-            repr: Repr::Cancelled,
-        }));
+        finish(&self.target.output, Err(JoinError::cancelled()));
     }
 }
 // ANCHOR_END: completer
@@ -141,7 +161,7 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut slot = self.slot.lock();
+        let mut slot = self.target.output().lock();
         match std::mem::replace(&mut *slot, Slot::Taken) {
             Slot::Finished(result) => Poll::Ready(result),
             Slot::Waiting(waker) => {
@@ -162,7 +182,7 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &*self.slot.lock() {
+        let state = match &*self.target.output().lock() {
             Slot::Waiting(_) => "running",
             Slot::Finished(_) => "finished",
             Slot::Taken => "taken",
@@ -186,6 +206,20 @@ enum Repr {
 }
 
 impl JoinError {
+    /// A task dropped before it finished.
+    pub(crate) fn cancelled() -> JoinError {
+        JoinError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    /// A task whose future panicked with `payload`.
+    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError {
+            repr: Repr::Panic(Mutex::new(payload)),
+        }
+    }
+
     /// True if the task was dropped before it finished.
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)

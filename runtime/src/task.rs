@@ -1,6 +1,6 @@
-//! Tasks: a spawned future, the state machine that schedules it, and its
-//! waker. The public part of this module is [`yield_now`] and
-//! [`spawn_blocking`].
+//! Tasks: a spawned future, the state machine that schedules it, its
+//! waker and its output, all in one allocation. The public part of this
+//! module is [`yield_now`] and [`spawn_blocking`].
 
 mod yield_now;
 
@@ -12,13 +12,13 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
+use futures::task::{ArcWake, waker_ref};
 use parking_lot::Mutex;
 
 use crate::executor::Executor;
-
-type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+use crate::join::{self, JoinError, JoinTarget, Slot};
 
 // ANCHOR: states
 /// Not queued, not running: waiting for its waker.
@@ -34,15 +34,33 @@ const COMPLETE: u8 = 4;
 // ANCHOR_END: states
 
 // ANCHOR: task
-/// A spawned future and what it takes to schedule it.
-pub(crate) struct Task {
+/// What the executor sees of a task, whatever the type of its future: it
+/// can run it, and drop its future at shutdown. The queues and the set of
+/// live tasks hold `Arc<Task>`.
+pub(crate) type Task = dyn Runnable;
+
+/// A task with its future's type forgotten.
+pub(crate) trait Runnable: Send + Sync {
+    /// Polls the task once. Called by the executor after popping it from
+    /// the ready queue.
+    fn run(self: Arc<Self>);
+    /// Drops the future without polling it again (executor shutdown): its
+    /// handle resolves as cancelled.
+    fn drop_future(&self);
+}
+
+/// A spawned future and everything it takes to schedule it and hand its
+/// output over, in one allocation: the `Arc` that `spawn` makes.
+pub(crate) struct TaskCell<F: Future> {
     /// One of the states above. Every change is a compare-and-swap, so that
     /// a wake from another thread and the end of a poll never both win.
     state: AtomicU8,
-    /// `None` once the future has completed or was dropped at shutdown.
-    /// The state machine already keeps polls apart; the mutex makes that
-    /// visible to the compiler, which is why no `unsafe` is needed here.
-    future: Mutex<Option<BoxFuture>>,
+    /// The future, polled where it lies: `None` once it has completed or
+    /// was dropped. The state machine keeps polls apart; the mutex lets the
+    /// compiler see that only one thread at a time touches the future.
+    future: Mutex<Option<F>>,
+    /// Where the output waits for the `JoinHandle`.
+    output: Mutex<Slot<F::Output>>,
     executor: Arc<Executor>,
     /// Where this task sits in the executor's set of live tasks.
     key: usize,
@@ -52,40 +70,27 @@ pub(crate) struct Task {
 }
 // ANCHOR_END: task
 
-impl Task {
+impl<F: Future> TaskCell<F> {
     /// A new task, created in the ready queue.
-    pub(crate) fn new(key: usize, future: BoxFuture, executor: Arc<Executor>) -> Task {
-        Task {
+    pub(crate) fn new(key: usize, future: F, executor: Arc<Executor>) -> TaskCell<F> {
+        TaskCell {
             state: AtomicU8::new(SCHEDULED),
             future: Mutex::new(Some(future)),
+            output: Mutex::new(Slot::Waiting(None)),
             executor,
             key,
             aborted: AtomicBool::new(false),
         }
     }
+}
 
-    // ANCHOR: abort
-    /// Asks for the task to be cancelled: it is woken, and its next run
-    /// drops its future, which resolves its handle as cancelled. A task
-    /// being polled right now finishes that poll first.
-    pub(crate) fn abort(self: &Arc<Self>) {
-        self.aborted.store(true, Ordering::Release);
-        // A task already queued runs without another wake, so the wake
-        // below may change nothing. This read-modify-write of the state
-        // (writing back what is there) is what the run's compare-and-swap
-        // then reads, which makes `aborted` visible to that run; a plain
-        // store could still sit in this core's store buffer when the run
-        // looks (Miri found that interleaving: the task was polled again,
-        // not dropped, and nothing ever woke it).
-        self.state.fetch_or(0, Ordering::AcqRel);
-        self.wake_by_ref();
-    }
-    // ANCHOR_END: abort
-
+impl<F> Runnable for TaskCell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     // ANCHOR: run
-    /// Polls the task once. Called by the executor after popping it from
-    /// the ready queue.
-    pub(crate) fn run(self: Arc<Self>) {
+    fn run(self: Arc<Self>) {
         if self
             .state
             .compare_exchange(SCHEDULED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
@@ -102,7 +107,10 @@ impl Task {
         }
         // ANCHOR_END: aborted
 
-        let waker = Waker::from(self.clone());
+        // A waker that borrows this `Arc` instead of cloning it: no
+        // reference count goes up and down for each poll. A future that
+        // keeps the waker clones it, and that clone counts.
+        let waker = waker_ref(&self);
         let mut cx = Context::from_waker(&waker);
         let mut future = self.future.lock();
         let Some(fut) = future.as_mut() else {
@@ -110,20 +118,21 @@ impl Task {
             self.state.store(COMPLETE, Ordering::Release);
             return;
         };
+        // ANCHOR: pin
+        // SAFETY: `Pin` asks that the future never moves again, from this
+        // poll until it is dropped. It lives inside this task's `Arc`
+        // allocation, which never moves; and it never leaves its `Option`:
+        // the only writes to `future` are `= None`, which drop it where it
+        // lies. No other code can reach the field: it is private to this
+        // module.
+        let fut = unsafe { Pin::new_unchecked(fut) };
+        // ANCHOR_END: pin
 
-        // The user's panics are caught inside the task's future. One that
-        // still escapes (from a destructor that runs as that future ends)
-        // ends the task as if it had finished, and must not unwind through
-        // the executor and take its thread down (lesson #8).
-        let poll = panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
-        match poll.unwrap_or(Poll::Ready(())) {
-            Poll::Ready(()) => {
-                *future = None;
-                drop(future);
-                self.state.store(COMPLETE, Ordering::Release);
-                self.executor.remove(self.key);
-            }
-            Poll::Pending => {
+        // A panic in the future ends the task, not the worker (lesson #8).
+        let result = match panic::catch_unwind(AssertUnwindSafe(|| fut.poll(&mut cx))) {
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(payload) => Err(JoinError::panic(payload)),
+            Ok(Poll::Pending) => {
                 drop(future);
                 // RUNNING -> IDLE, unless a wake came during the poll: then
                 // the state is NOTIFIED and the task goes back in the queue.
@@ -135,41 +144,83 @@ impl Task {
                     self.state.store(SCHEDULED, Ordering::Release);
                     self.executor.schedule(self.clone());
                 }
+                return;
             }
-        }
+        };
+        // Finished: drop the future where it lies, then hand the result
+        // over. A destructor that panics has been reported by the panic
+        // hook; it must not take the worker down either.
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| *future = None));
+        drop(future);
+        self.state.store(COMPLETE, Ordering::Release);
+        join::finish(&self.output, result);
+        self.executor.remove(self.key);
     }
     // ANCHOR_END: run
 
     // ANCHOR: drop_future
-    /// Drops the future without polling it again (executor shutdown).
-    pub(crate) fn drop_future(&self) {
+    fn drop_future(&self) {
         self.state.store(COMPLETE, Ordering::Release);
-        let future = self.future.lock().take();
-        // A destructor that panics has been reported by the panic hook; it
-        // must not stop the other tasks from being dropped.
-        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(future)));
+        // Dropped where it lies, as `Pin` requires; a destructor that
+        // panics must not stop the other tasks from being dropped.
+        let mut future = self.future.lock();
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| *future = None));
+        drop(future);
+        join::finish(&self.output, Err(JoinError::cancelled()));
     }
     // ANCHOR_END: drop_future
 }
 
-// ANCHOR: wake
-impl Wake for Task {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
+/// The handle reads the output from the task itself.
+impl<F> JoinTarget<F::Output> for TaskCell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn output(&self) -> &Mutex<Slot<F::Output>> {
+        &self.output
     }
 
+    // ANCHOR: abort
+    /// Asks for the task to be cancelled: it is woken, and its next run
+    /// drops its future, which resolves its handle as cancelled. A task
+    /// being polled right now finishes that poll first.
+    fn abort(self: Arc<Self>) {
+        self.aborted.store(true, Ordering::Release);
+        // A task already queued runs without another wake, so the wake
+        // below may change nothing. This read-modify-write of the state
+        // (writing back what is there) is what the run's compare-and-swap
+        // then reads, which makes `aborted` visible to that run; a plain
+        // store could still sit in this core's store buffer when the run
+        // looks (Miri found that interleaving: the task was polled again,
+        // not dropped, and nothing ever woke it).
+        self.state.fetch_or(0, Ordering::AcqRel);
+        ArcWake::wake_by_ref(&self);
+    }
+    // ANCHOR_END: abort
+}
+
+// ANCHOR: wake
+/// The task's waker. `futures::task::waker_ref` builds the waker's vtable
+/// from this, over the task's own `Arc`: waking needs no allocation, and
+/// a borrowed waker no reference count.
+impl<F> ArcWake for TaskCell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     /// Queues the task if it is idle; remembers the wake if it is running;
     /// does nothing if it is already queued or complete. So a task is never
     /// in the queue twice, however many times it is woken.
-    fn wake_by_ref(self: &Arc<Self>) {
-        let mut state = self.state.load(Ordering::Acquire);
+    fn wake_by_ref(task: &Arc<Self>) {
+        let mut state = task.state.load(Ordering::Acquire);
         loop {
             let next = match state {
                 IDLE => SCHEDULED,
                 RUNNING => NOTIFIED,
                 _ => return, // SCHEDULED, NOTIFIED or COMPLETE
             };
-            match self
+            match task
                 .state
                 .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
             {
@@ -178,7 +229,7 @@ impl Wake for Task {
             }
         }
         if state == IDLE {
-            self.executor.schedule(self.clone());
+            task.executor.schedule(task.clone());
         }
     }
 }

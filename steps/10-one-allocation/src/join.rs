@@ -1,0 +1,177 @@
+//! `JoinHandle` and `JoinError`: how a task's output gets back to whoever
+//! spawned it.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use parking_lot::Mutex;
+
+// ANCHOR: join_handle
+/// An owned permission to await a spawned task's output.
+///
+/// Awaiting it gives `Ok(output)`, or `Err(JoinError)` if the task panicked
+/// or was dropped before it finished (at shutdown). Dropping the handle
+/// detaches the task: it keeps running, and its output is dropped.
+pub struct JoinHandle<T> {
+    /// The task itself, seen only through its output: the slot lives in
+    /// the task's own allocation.
+    task: Arc<dyn JoinTarget<T>>,
+}
+
+/// What a `JoinHandle` reads from: a task whose output is a `T`, whatever
+/// the type of its future.
+pub(crate) trait JoinTarget<T>: Send + Sync {
+    /// Where the task leaves its output.
+    fn output(&self) -> &Mutex<Slot<T>>;
+}
+
+/// What the task and its handle share.
+pub(crate) enum Slot<T> {
+    /// The task has not finished; `Some` is the waker of the handle's latest poll.
+    Waiting(Option<Waker>),
+    /// The task has finished; the handle has not taken the result yet.
+    Finished(Result<T, JoinError>),
+    /// The handle returned the result.
+    Taken,
+}
+// ANCHOR_END: join_handle
+
+impl<T> JoinHandle<T> {
+    /// The handle of `task`.
+    pub(crate) fn new(task: Arc<dyn JoinTarget<T>>) -> JoinHandle<T> {
+        JoinHandle { task }
+    }
+}
+
+// ANCHOR: finish
+/// Hands a task's result to its handle and wakes the handle. Only the
+/// first result counts: a task that completed is not cancelled afterwards.
+pub(crate) fn finish<T>(output: &Mutex<Slot<T>>, result: Result<T, JoinError>) {
+    let previous = {
+        let mut slot = output.lock();
+        if !matches!(*slot, Slot::Waiting(_)) {
+            return;
+        }
+        std::mem::replace(&mut *slot, Slot::Finished(result))
+    };
+    // Wake outside the lock: the woken task may be polled on another
+    // thread at once, and its poll takes this lock.
+    if let Slot::Waiting(Some(waker)) = previous {
+        waker.wake();
+    }
+}
+// ANCHOR_END: finish
+
+// ANCHOR: poll_join_handle
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut slot = self.task.output().lock();
+        match std::mem::replace(&mut *slot, Slot::Taken) {
+            Slot::Finished(result) => Poll::Ready(result),
+            Slot::Waiting(waker) => {
+                // Keep the waker of the *latest* poll: the handle may have
+                // moved to another task since the last one (lesson #4).
+                let waker = match waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => waker,
+                    _ => cx.waker().clone(),
+                };
+                *slot = Slot::Waiting(Some(waker));
+                Poll::Pending
+            }
+            Slot::Taken => panic!("JoinHandle polled again after it returned the task's result"),
+        }
+    }
+}
+// ANCHOR_END: poll_join_handle
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &*self.task.output().lock() {
+            Slot::Waiting(_) => "running",
+            Slot::Finished(_) => "finished",
+            Slot::Taken => "taken",
+        };
+        f.debug_struct("JoinHandle").field("state", &state).finish()
+    }
+}
+
+// ANCHOR: join_error
+/// Why a task did not give its output: it panicked, or it was cancelled
+/// (dropped before it finished).
+pub struct JoinError {
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    /// The panic's payload. The mutex makes `JoinError` `Sync`, so it fits
+    /// in `Box<dyn Error + Send + Sync>`; it is never contended.
+    Panic(Mutex<Box<dyn Any + Send + 'static>>),
+}
+
+impl JoinError {
+    /// A task dropped before it finished.
+    pub(crate) fn cancelled() -> JoinError {
+        JoinError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    /// A task whose future panicked with `payload`.
+    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError {
+            repr: Repr::Panic(Mutex::new(payload)),
+        }
+    }
+
+    /// True if the task was dropped before it finished.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// True if the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+}
+// ANCHOR_END: join_error
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("task was cancelled"),
+            Repr::Panic(payload) => match panic_message(&**payload.lock()) {
+                Some(message) => write!(f, "task panicked with message {message:?}"),
+                None => f.write_str("task panicked"),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Panic(payload) => match panic_message(&**payload.lock()) {
+                Some(message) => write!(f, "JoinError::Panic({message:?})"),
+                None => f.write_str("JoinError::Panic(..)"),
+            },
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+/// The message of a panic, when it was raised with a string.
+fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}

@@ -37,6 +37,12 @@ pub(crate) struct Executor {
     /// read it without the lock.
     closed: AtomicBool,
     state: Mutex<State>,
+    /// Every task that has not completed yet, queued or not. A task waiting
+    /// for a waker is referenced only by that waker and here; at shutdown
+    /// this is how we find it and drop its future. Its own lock, not the
+    /// state's: every spawn and every completion takes it, and they must
+    /// not wait for workers parking and waking.
+    tasks: Mutex<Slab<Arc<Task>>>,
     /// Idle workers wait here for a task.
     workers_condvar: Condvar,
     /// The timekeeper waits in the reactor's OS poll, for I/O events, a
@@ -49,10 +55,6 @@ pub(crate) struct Executor {
 }
 
 struct State {
-    /// Every task that has not completed yet, queued or not. A task waiting
-    /// for a waker is referenced only by that waker and here; at shutdown
-    /// this is how we find it and drop its future.
-    tasks: Slab<Arc<Task>>,
     /// How many workers wait on `workers_condvar` and were not notified.
     idle_workers: usize,
     /// How many workers were notified and have not woken up yet. Counting
@@ -170,12 +172,12 @@ impl Executor {
             sleepers: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             state: Mutex::new(State {
-                tasks: Slab::new(),
                 idle_workers: 0,
                 notified_workers: 0,
                 timekeeper_parked: false,
                 timekeeper_woken: false,
             }),
+            tasks: Mutex::new(Slab::new()),
             workers_condvar: Condvar::new(),
             reactor,
             timers: Mutex::new(TimerQueue::default()),
@@ -228,20 +230,22 @@ impl Executor {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let mut state = self.state.lock();
+        // Shutdown sets `closed`, stops the workers, then takes the tasks
+        // under this lock: a task inserted before that is dropped there.
+        let mut tasks = self.tasks.lock();
         if self.closed.load(Ordering::Acquire) {
             // Too late to run: the task is made only to drop its future,
             // which resolves the handle as cancelled.
-            drop(state);
+            drop(tasks);
             let task = Arc::new(TaskCell::new(usize::MAX, future, self.clone()));
             task.drop_future();
             return JoinHandle::new(task);
         }
-        let entry = state.tasks.vacant_entry();
+        let entry = tasks.vacant_entry();
         // The one allocation: future, state, waker and output together.
         let task = Arc::new(TaskCell::new(entry.key(), future, self.clone()));
         entry.insert(task.clone());
-        drop(state);
+        drop(tasks);
         self.schedule(task.clone());
         JoinHandle::new(task)
     }
@@ -532,7 +536,7 @@ impl Executor {
     // ANCHOR: remove
     /// Forgets a task that has completed.
     pub(crate) fn remove(&self, key: usize) {
-        self.state.lock().tasks.remove(key);
+        self.tasks.lock().remove(key);
     }
     // ANCHOR_END: remove
 
@@ -558,7 +562,7 @@ impl Executor {
         // The workers dropped their local queues as they exited; empty the
         // injector too.
         while !matches!(self.injector.steal(), Steal::Empty) {}
-        let tasks = std::mem::take(&mut self.state.lock().tasks);
+        let tasks = std::mem::take(&mut *self.tasks.lock());
         // Pending timers and I/O waiters hold wakers, and so tasks: let
         // them go too.
         let timers = std::mem::take(&mut *self.timers.lock());

@@ -5,6 +5,7 @@
 //! `net::TcpStream`, which implement `futures::io::AsyncRead` and
 //! `AsyncWrite`, and an echo server with them. The book's chapter "TCP"
 //! walks through this crate.
+
 mod block_on;
 mod executor;
 mod join;

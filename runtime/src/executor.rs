@@ -38,6 +38,11 @@ pub(crate) struct Executor {
     /// still, and it is an atomic because `schedule` and the worker loop
     /// read it without the lock.
     closed: AtomicBool,
+    /// Set when the runtime was dropped inside one of its own tasks: no
+    /// thread joins the workers, so the last one to exit drops the tasks.
+    detached: AtomicBool,
+    /// Worker threads started and not exited yet.
+    live_workers: AtomicUsize,
     state: Mutex<State>,
     /// Every task that has not completed yet, queued or not. A task waiting
     /// for a waker is referenced only by that waker and here; at shutdown
@@ -188,6 +193,8 @@ impl Executor {
             stealers: queues.iter().map(Worker::stealer).collect(),
             sleepers: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
+            detached: AtomicBool::new(false),
+            live_workers: AtomicUsize::new(0),
             state: Mutex::new(State {
                 idle_workers: 0,
                 notified_workers: 0,
@@ -203,6 +210,8 @@ impl Executor {
         });
         for (index, queue) in queues.into_iter().enumerate() {
             let worker = executor.clone();
+            // Counted before it starts, so it can never leave before it is.
+            executor.live_workers.fetch_add(1, Ordering::AcqRel);
             let spawned = thread::Builder::new()
                 .name(format!("runtime-worker-{index}"))
                 .spawn(move || {
@@ -211,10 +220,12 @@ impl Executor {
                     LOCAL.with(|local| *local.borrow_mut() = Some(LocalQueue { executor, queue }));
                     worker.run_worker();
                     LOCAL.with(|local| local.borrow_mut().take());
+                    worker.worker_exited();
                 });
             match spawned {
                 Ok(thread) => executor.threads.lock().push(thread),
                 Err(error) => {
+                    executor.live_workers.fetch_sub(1, Ordering::AcqRel);
                     // Stop the workers started so far, then report.
                     executor.shutdown();
                     return Err(error);
@@ -582,28 +593,51 @@ impl Executor {
     /// it would have to wait for itself to exit.
     pub(crate) fn shutdown(&self) {
         // ANCHOR: own_worker_check
-        assert!(
-            !self.is_own_worker(),
-            "a Runtime was dropped inside one of its own tasks; drop it outside \
-             the runtime, or in spawn_blocking"
-        );
+        if self.is_own_worker() {
+            // This worker cannot wait for itself to exit. Stop every worker
+            // anyway, without waiting: the last one out drops the tasks
+            // (`worker_exited`). Then say what went wrong.
+            self.detached.store(true, Ordering::Release);
+            self.close();
+            panic!(
+                "a Runtime was dropped inside one of its own tasks; drop it outside \
+                 the runtime, or in spawn_blocking"
+            );
+        }
         // ANCHOR_END: own_worker_check
-        {
-            let mut state = self.state.lock();
-            if self.closed.load(Ordering::Acquire) {
-                return;
-            }
-            self.closed.store(true, Ordering::Release);
-            self.workers_condvar.notify_all();
-            self.wake_timekeeper(&mut state);
+        if !self.close() {
+            return; // shut down already
         }
         let threads = std::mem::take(&mut *self.threads.lock());
         let mut worker_panicked = false;
         for thread in threads {
             worker_panicked |= thread.join().is_err();
         }
-        self.blocking.shutdown();
+        self.drop_tasks();
+        // Task panics are caught; a worker can only panic through a bug in
+        // this crate. Say so, unless this thread is already unwinding.
+        if worker_panicked && !thread::panicking() {
+            panic!("a runtime worker thread panicked");
+        }
+    }
 
+    /// Sets `closed` and wakes every worker, so that each leaves its loop.
+    /// Returns `false` if it was set already.
+    fn close(&self) -> bool {
+        let mut state = self.state.lock();
+        if self.closed.load(Ordering::Acquire) {
+            return false;
+        }
+        self.closed.store(true, Ordering::Release);
+        self.workers_condvar.notify_all();
+        self.wake_timekeeper(&mut state);
+        true
+    }
+
+    /// Once the workers are gone: stops the blocking threads, then drops
+    /// every task that has not completed.
+    fn drop_tasks(&self) {
+        self.blocking.shutdown();
         // The workers dropped their local queues as they exited; empty the
         // injector too.
         while !matches!(self.injector.steal(), Steal::Empty) {}
@@ -616,10 +650,16 @@ impl Executor {
         for (_, task) in tasks {
             task.drop_future();
         }
-        // Task panics are caught; a worker can only panic through a bug in
-        // this crate. Say so, unless this thread is already unwinding.
-        if worker_panicked && !thread::panicking() {
-            panic!("a runtime worker thread panicked");
+    }
+
+    /// Called by each worker thread as it leaves. If nobody waits for the
+    /// workers (the runtime was dropped inside one of its own tasks), the
+    /// last one out does what `shutdown` does after joining them.
+    fn worker_exited(&self) {
+        if self.live_workers.fetch_sub(1, Ordering::AcqRel) == 1
+            && self.detached.load(Ordering::Acquire)
+        {
+            self.drop_tasks();
         }
     }
     // ANCHOR_END: shutdown

@@ -79,7 +79,6 @@ struct State {
 }
 // ANCHOR_END: executor
 
-// ANCHOR: thread_locals
 /// How many tasks a worker runs between two rounds of bookkeeping (due
 /// timers, ready sockets). tokio's number: often enough that a due timer
 /// waits for at most 61 tasks, rarely enough that its cost disappears.
@@ -120,6 +119,7 @@ impl StealSource for Stealer<Arc<Task>> {
     }
 }
 
+// ANCHOR: thread_locals
 thread_local! {
     /// This thread's own ready queue, if it is a worker.
     static LOCAL: RefCell<Option<LocalQueue>> = const { RefCell::new(None) };

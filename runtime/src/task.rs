@@ -153,7 +153,10 @@ where
         let _ = panic::catch_unwind(AssertUnwindSafe(|| *future = None));
         drop(future);
         self.state.store(COMPLETE, Ordering::Release);
-        join::finish(&self.output, result);
+        // Handing the result over wakes the handle's task, whose waker may
+        // be anybody's (another executor's, say): if it panics, that must
+        // not take the worker down either.
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| join::finish(&self.output, result)));
         self.executor.remove(self.key);
     }
     // ANCHOR_END: run
@@ -166,7 +169,8 @@ where
         let mut future = self.future.lock();
         let _ = panic::catch_unwind(AssertUnwindSafe(|| *future = None));
         drop(future);
-        join::finish(&self.output, Err(JoinError::cancelled()));
+        let cancelled = Err(JoinError::cancelled());
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| join::finish(&self.output, cancelled)));
     }
     // ANCHOR_END: drop_future
 }
@@ -241,7 +245,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::task::{Context, Poll, Waker};
 
-    use crate::{Runtime, task};
+    use crate::{Runtime, block_on, spawn, task};
 
     /// Small counts under Miri, which runs this code a thousand times slower.
     fn scaled(n: u32) -> u32 {
@@ -250,6 +254,66 @@ mod tests {
 
     fn runtime() -> Runtime {
         Runtime::builder().worker_threads(2).build().unwrap()
+    }
+
+    /// An `async` block that holds a reference to its own local across
+    /// `.await`s: it must stay where it was first polled, while it is woken
+    /// and polled by either worker.
+    #[test]
+    fn a_future_that_borrows_from_itself_is_polled_in_place() {
+        let yields = scaled(200);
+        let sums = block_on(async move {
+            let handles: Vec<_> = (0..4u64)
+                .map(|n| {
+                    spawn(async move {
+                        let numbers = [n; 16];
+                        let view = &numbers;
+                        for _ in 0..yields {
+                            task::yield_now().await;
+                        }
+                        view.iter().sum::<u64>()
+                    })
+                })
+                .collect();
+            let mut sums = Vec::new();
+            for handle in handles {
+                sums.push(handle.await.unwrap());
+            }
+            sums
+        });
+        assert_eq!(sums, [0, 16, 32, 48]);
+    }
+
+    /// The handle's waker may be anybody's. One that panics when the task
+    /// finishes must not take the worker down (lesson #8): if it did, the
+    /// runtime would say so when it shuts down, at the end of `block_on`.
+    #[test]
+    fn a_handle_waker_that_panics_does_not_take_a_worker_down() {
+        use std::future::Future;
+
+        struct PanicOnWake;
+        impl std::task::Wake for PanicOnWake {
+            fn wake(self: Arc<Self>) {
+                panic!("this waker panics");
+            }
+        }
+        let waker = std::task::Waker::from(Arc::new(PanicOnWake));
+        let output = block_on(async move {
+            let (send, receive) = futures::channel::oneshot::channel::<()>();
+            let mut handle = spawn(async move {
+                receive.await.unwrap();
+                7
+            });
+            let mut cx = std::task::Context::from_waker(&waker);
+            assert!(std::pin::Pin::new(&mut handle).poll(&mut cx).is_pending());
+            // The task finishes and wakes the panicking waker.
+            send.send(()).unwrap();
+            for _ in 0..8 {
+                assert_eq!(spawn(async { 1 }).await.unwrap(), 1);
+            }
+            handle.await.unwrap()
+        });
+        assert_eq!(output, 7);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The executor: worker threads, the ready queue they share, the set of
 //! live tasks, and `spawn`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{self, AtomicBool, AtomicUsize, Ordering};
@@ -39,10 +39,12 @@ pub(crate) struct Executor {
     state: Mutex<State>,
     /// Every task that has not completed yet, queued or not. A task waiting
     /// for a waker is referenced only by that waker and here; at shutdown
-    /// this is how we find it and drop its future. Its own lock, not the
-    /// state's: every spawn and every completion takes it, and they must
-    /// not wait for workers parking and waking.
-    tasks: Mutex<Slab<Arc<Task>>>,
+    /// this is how we find it and drop its future. Every spawn and every
+    /// completion takes a lock here, so it is split into `TASK_SHARDS`
+    /// slabs with a lock each, none of them the state's: spawns and
+    /// completions on different threads rarely wait for each other, and
+    /// never for workers parking and waking.
+    tasks: Box<[Mutex<Slab<Arc<Task>>>]>,
     /// Idle workers wait here for a task.
     workers_condvar: Condvar,
     /// The timekeeper waits in the reactor's OS poll, for I/O events, a
@@ -83,6 +85,28 @@ const BOOKKEEPING_INTERVAL: u32 = 61;
 /// an idle worker burns each time it runs out of work.
 const SPIN_TIME: Duration = Duration::from_micros(20);
 // ANCHOR_END: spin_time
+
+// ANCHOR: task_shards
+/// How many parts the set of live tasks is split into, each with a lock of
+/// its own. A thread puts the tasks it spawns in each part in turn, so two
+/// threads spawning or completing tasks at the same moment rarely want the
+/// same lock.
+const TASK_SHARDS: usize = 16;
+
+thread_local! {
+    /// The part of the set of live tasks this thread's next task goes in.
+    static NEXT_SHARD: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The part of the set of live tasks for a task this thread spawns now.
+fn next_shard() -> usize {
+    NEXT_SHARD.with(|next| {
+        let shard = next.get();
+        next.set((shard + 1) % TASK_SHARDS);
+        shard
+    })
+}
+// ANCHOR_END: task_shards
 
 // ANCHOR: queues
 /// A worker thread's own ready queue.
@@ -177,7 +201,7 @@ impl Executor {
                 timekeeper_parked: false,
                 timekeeper_woken: false,
             }),
-            tasks: Mutex::new(Slab::new()),
+            tasks: (0..TASK_SHARDS).map(|_| Mutex::new(Slab::new())).collect(),
             workers_condvar: Condvar::new(),
             reactor,
             timers: Mutex::new(TimerQueue::default()),
@@ -231,8 +255,9 @@ impl Executor {
         F::Output: Send + 'static,
     {
         // Shutdown sets `closed`, stops the workers, then takes the tasks
-        // under this lock: a task inserted before that is dropped there.
-        let mut tasks = self.tasks.lock();
+        // under these locks: a task inserted before that is dropped there.
+        let shard = next_shard();
+        let mut tasks = self.tasks[shard].lock();
         if self.closed.load(Ordering::Acquire) {
             // Too late to run: the task is made only to drop its future,
             // which resolves the handle as cancelled.
@@ -243,7 +268,9 @@ impl Executor {
         }
         let entry = tasks.vacant_entry();
         // The one allocation: future, state, waker and output together.
-        let task = Arc::new(TaskCell::new(entry.key(), future, self.clone()));
+        // The key names both the part (its remainder) and the slot in it.
+        let key = entry.key() * TASK_SHARDS + shard;
+        let task = Arc::new(TaskCell::new(key, future, self.clone()));
         entry.insert(task.clone());
         drop(tasks);
         self.schedule(task.clone());
@@ -536,7 +563,9 @@ impl Executor {
     // ANCHOR: remove
     /// Forgets a task that has completed.
     pub(crate) fn remove(&self, key: usize) {
-        self.tasks.lock().remove(key);
+        self.tasks[key % TASK_SHARDS]
+            .lock()
+            .remove(key / TASK_SHARDS);
     }
     // ANCHOR_END: remove
 
@@ -562,13 +591,18 @@ impl Executor {
         // The workers dropped their local queues as they exited; empty the
         // injector too.
         while !matches!(self.injector.steal(), Steal::Empty) {}
-        let tasks = std::mem::take(&mut *self.tasks.lock());
+        let tasks: Vec<Arc<Task>> = self
+            .tasks
+            .iter()
+            .flat_map(|shard| std::mem::take(&mut *shard.lock()))
+            .map(|(_, task)| task)
+            .collect();
         // Pending timers and I/O waiters hold wakers, and so tasks: let
         // them go too.
         let timers = std::mem::take(&mut *self.timers.lock());
         drop(timers);
         self.reactor.clear_wakers();
-        for (_, task) in tasks {
+        for task in tasks {
             task.drop_future();
         }
         // Task panics are caught; a worker can only panic through a bug in

@@ -153,7 +153,11 @@ impl BlockingPool {
         loop {
             if let Some(job) = state.queue.pop_front() {
                 drop(state);
-                job();
+                // The job catches its closure's panic itself; what can still
+                // escape is the wake of its handle, whose waker may be
+                // anybody's. It must not end this thread, which the count of
+                // threads would then still include (lesson #8).
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
                 state = self.state.lock();
                 continue;
             }

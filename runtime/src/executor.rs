@@ -663,10 +663,14 @@ impl Executor {
         true
     }
 
-    /// Once the workers are gone: stops the blocking threads, then drops
-    /// every task that has not completed.
+    /// Once the workers are gone: drops every task that has not completed,
+    /// then waits for the blocking jobs that are running.
+    ///
+    /// In that order: a running job may wait for something a task holds
+    /// (the other end of a channel, say), which only dropping the task
+    /// releases. `closed` is set, so a job that spawns or wakes a task
+    /// meanwhile changes nothing.
     fn drop_tasks(&self) {
-        self.blocking.shutdown();
         // The workers dropped their local queues as they exited; empty the
         // injector too.
         while !matches!(self.injector.steal(), Steal::Empty) {}
@@ -684,6 +688,7 @@ impl Executor {
         for task in tasks {
             task.drop_future();
         }
+        self.blocking.shutdown();
     }
 
     /// Called by each worker thread as it leaves. If nobody waits for the

@@ -258,6 +258,44 @@ fn spawn_blocking_returns_values_and_panics() {
     });
 }
 
+/// Shutdown drops the unfinished tasks before it waits for the running
+/// blocking jobs: a job that waits on a channel whose sender a pending task
+/// holds is released by that drop. Joining the jobs first hung for ever.
+#[test]
+fn dropping_a_runtime_releases_a_blocking_job_that_waits_on_one_of_its_tasks() {
+    watchdog(
+        LIMIT,
+        "a runtime whose blocking job waits on a task",
+        || {
+            let runtime = Runtime::builder().worker_threads(2).build().unwrap();
+            let (sender, receiver) = std::sync::mpsc::channel::<()>();
+            let started = Arc::new(Barrier::new(2));
+            runtime.spawn(async move {
+                let _sender = sender;
+                pending::<()>().await;
+            });
+            // The handle is what we want, not the job's output: it is awaited later.
+            #[allow(clippy::async_yields_async)]
+            let job = runtime.block_on({
+                let started = started.clone();
+                async move {
+                    task::spawn_blocking(move || {
+                        started.wait();
+                        receiver.recv()
+                    })
+                }
+            });
+            started.wait(); // the job is running, about to wait in `recv`
+            drop(runtime);
+            let received = block_on(job).expect("the blocking job did not finish");
+            assert!(
+                received.is_err(),
+                "the job must have been released by the sender's drop"
+            );
+        },
+    );
+}
+
 /// The pool grows on demand: eight jobs that must all run at once.
 #[test]
 fn the_blocking_pool_grows_to_run_jobs_at_once() {

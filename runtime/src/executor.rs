@@ -471,10 +471,14 @@ impl Executor {
     }
 
     // ANCHOR: spin
-    /// Keeps looking for work for up to `SPIN_TIME`: in the queues, and in
-    /// the OS's events, whose wakes land in this worker's queue. Returns
-    /// whether it found some.
+    /// Fires the timers that are due, then keeps looking for work for up to
+    /// `SPIN_TIME`: in the queues, and in the OS's events, whose wakes land
+    /// in this worker's queue. Returns whether it found some.
     fn spin(&self) -> bool {
+        // An idle worker keeps the time, as the timekeeper does: workers
+        // that keep finding work in their spins may not park for a long
+        // while, and the next bookkeeping turn may be 61 spins away.
+        self.fire_expired_timers();
         let start = Instant::now();
         loop {
             self.poll_now();

@@ -97,9 +97,9 @@ const SPIN_TIME: Duration = Duration::from_micros(20);
 
 // ANCHOR: task_shards
 /// How many parts the set of live tasks is split into, each with a lock of
-/// its own. A thread puts the tasks it spawns in each part in turn, so two
-/// threads spawning or completing tasks at the same moment rarely want the
-/// same lock.
+/// its own. A thread puts the tasks it spawns in each part in turn, so the
+/// spawns and completions of different threads spread over the parts
+/// instead of all wanting one lock.
 const TASK_SHARDS: usize = 16;
 
 thread_local! {
@@ -613,17 +613,19 @@ impl Executor {
     // ANCHOR_END: remove
 
     // ANCHOR: shutdown
-    /// Stops the workers and the blocking threads, then drops every task
-    /// that has not completed. Does nothing the second time.
+    /// Stops the workers, drops every task that has not completed, then
+    /// waits for the blocking jobs that are running. Does nothing the second
+    /// time.
     ///
     /// The futures are dropped after the workers have exited, so none is
-    /// being polled, and after the lock is released, because dropping one
-    /// may wake or spawn tasks, which takes the lock again.
+    /// being polled, and after the locks are released, because dropping one
+    /// may wake or spawn tasks, which takes them again.
     ///
     /// # Panics
     ///
     /// If called from one of this executor's own tasks: the worker running
-    /// it would have to wait for itself to exit.
+    /// it cannot wait for itself to exit. The workers are stopped anyway,
+    /// and the last one out drops the tasks.
     pub(crate) fn shutdown(&self) {
         // ANCHOR: own_worker_check
         if self.is_own_worker() {

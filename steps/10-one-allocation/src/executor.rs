@@ -88,9 +88,9 @@ const SPIN_TIME: Duration = Duration::from_micros(20);
 
 // ANCHOR: task_shards
 /// How many parts the set of live tasks is split into, each with a lock of
-/// its own. A thread puts the tasks it spawns in each part in turn, so two
-/// threads spawning or completing tasks at the same moment rarely want the
-/// same lock.
+/// its own. A thread puts the tasks it spawns in each part in turn, so the
+/// spawns and completions of different threads spread over the parts
+/// instead of all wanting one lock.
 const TASK_SHARDS: usize = 16;
 
 thread_local! {

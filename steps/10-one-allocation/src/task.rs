@@ -111,7 +111,7 @@ where
         // allocation, which never moves; and it never leaves its `Option`:
         // the only writes to `future` are `= None`, which drop it where it
         // lies. No other code can reach the field: it is private to this
-        // module.
+        // module, and the submodules that could see it never touch it.
         let fut = unsafe { Pin::new_unchecked(fut) };
         // ANCHOR_END: pin
 

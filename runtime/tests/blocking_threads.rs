@@ -8,25 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::watchdog;
+use common::{threads_named, watchdog};
 use runtime::{Runtime, task};
-
-/// This process's threads whose name starts with `prefix` (Linux).
-fn threads_named(prefix: &str) -> usize {
-    let mut count = 0;
-    for entry in std::fs::read_dir("/proc/self/task").expect("cannot list /proc/self/task") {
-        let comm = entry
-            .expect("cannot read /proc/self/task")
-            .path()
-            .join("comm");
-        if let Ok(name) = std::fs::read_to_string(comm)
-            && name.starts_with(prefix)
-        {
-            count += 1;
-        }
-    }
-    count
-}
 
 fn wait_until(what: &str, condition: impl Fn() -> bool) {
     let start = std::time::Instant::now();
@@ -55,9 +38,9 @@ fn blocking_threads_exit_when_idle_and_every_thread_exits_on_drop() {
                 job.await.unwrap();
             }
         });
-        assert!(threads_named("runtime-blockin") >= 1);
+        assert!(!threads_named("runtime-blockin").is_empty());
         wait_until("idle blocking threads to exit", || {
-            threads_named("runtime-blockin") == 0
+            threads_named("runtime-blockin").is_empty()
         });
 
         // One more job, then drop the runtime while it runs: drop waits for
@@ -76,10 +59,10 @@ fn blocking_threads_exit_when_idle_and_every_thread_exits_on_drop() {
         drop(runtime);
         // Joined threads may linger in /proc for a moment; leaked ones stay.
         wait_until("workers to leave /proc", || {
-            threads_named("runtime-worker") == 0
+            threads_named("runtime-worker").is_empty()
         });
         wait_until("blocking threads to leave /proc", || {
-            threads_named("runtime-blockin") == 0
+            threads_named("runtime-blockin").is_empty()
         });
         assert!(
             job.is_finished(),

@@ -14,25 +14,8 @@ use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 use std::time::Duration;
 
-use common::watchdog;
+use common::{threads_named, watchdog};
 use runtime::{Runtime, task};
-
-/// This process's threads whose name starts with `prefix` (Linux).
-fn threads_named(prefix: &str) -> usize {
-    let mut count = 0;
-    for entry in std::fs::read_dir("/proc/self/task").expect("cannot list /proc/self/task") {
-        let comm = entry
-            .expect("cannot read /proc/self/task")
-            .path()
-            .join("comm");
-        if let Ok(name) = std::fs::read_to_string(comm)
-            && name.starts_with(prefix)
-        {
-            count += 1;
-        }
-    }
-    count
-}
 
 #[test]
 fn a_handle_waker_that_panics_does_not_end_the_blocking_thread() {
@@ -80,7 +63,7 @@ fn a_handle_waker_that_panics_does_not_end_the_blocking_thread() {
             // must stay, idle.
             for _ in 0..30 {
                 assert_eq!(
-                    threads_named("runtime-blockin"),
+                    threads_named("runtime-blockin").len(),
                     1,
                     "the blocking thread that ran the job is gone"
                 );

@@ -12,26 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::watchdog;
+use common::{threads_named, watchdog};
 use runtime::Runtime;
-
-/// The names of this process's runtime worker threads (Linux).
-fn worker_threads_alive() -> Vec<String> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir("/proc/self/task").expect("cannot list /proc/self/task") {
-        let comm = entry
-            .expect("cannot read /proc/self/task")
-            .path()
-            .join("comm");
-        // A thread may exit between the listing and the read: skip it.
-        if let Ok(name) = std::fs::read_to_string(comm)
-            && name.starts_with("runtime-worker")
-        {
-            names.push(name.trim().to_string());
-        }
-    }
-    names
-}
 
 /// Waits up to 2 s for `done`: the workers exit on their own, a moment
 /// after the panic, and nobody joins them.
@@ -85,7 +67,7 @@ fn a_runtime_dropped_inside_its_own_task_still_stops_its_workers_and_drops_its_t
                     dropped.load(Ordering::SeqCst)
                 });
                 wait_until(&format!("round {round}: the workers' exit"), || {
-                    worker_threads_alive().is_empty()
+                    threads_named("runtime-worker").is_empty()
                 });
             }
         },

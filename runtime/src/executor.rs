@@ -4,6 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{self, AtomicBool, AtomicUsize, Ordering};
 use std::thread;
@@ -202,6 +203,17 @@ pub(crate) fn assert_can_block() {
 }
 // ANCHOR_END: assert_can_block
 
+/// Dropped as a worker thread leaves, by returning or unwinding: drops its
+/// local queue and counts the worker out.
+struct WorkerExit<'a>(&'a Executor);
+
+impl Drop for WorkerExit<'_> {
+    fn drop(&mut self) {
+        LOCAL.with(|local| local.borrow_mut().take());
+        self.0.worker_exited();
+    }
+}
+
 impl Executor {
     // ANCHOR: new
     /// Starts an executor with `worker_threads` workers, whose blocking
@@ -242,9 +254,11 @@ impl Executor {
                     let _context = Context::set(&worker, true);
                     let executor = Arc::as_ptr(&worker) as usize;
                     LOCAL.with(|local| *local.borrow_mut() = Some(LocalQueue { executor, queue }));
+                    // Leaving, however it leaves: even a worker that unwinds
+                    // (a bug) must count itself out, or a shutdown nobody
+                    // waits for would never drop the tasks.
+                    let _exit = WorkerExit(&worker);
                     worker.run_worker();
-                    LOCAL.with(|local| local.borrow_mut().take());
-                    worker.worker_exited();
                 });
             match spawned {
                 Ok(thread) => executor.threads.lock().push(thread),
@@ -577,7 +591,9 @@ impl Executor {
     pub(crate) fn fire_expired_timers(&self) {
         let expired = self.timers.lock().take_expired(Instant::now());
         for waker in expired {
-            waker.wake();
+            // A waker may be anybody's; one that panics must not take this
+            // worker down (lesson #8).
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
         }
     }
 
@@ -677,9 +693,14 @@ impl Executor {
     /// releases. `closed` is set, so a job that spawns or wakes a task
     /// meanwhile changes nothing.
     fn drop_tasks(&self) {
-        // The workers dropped their local queues as they exited; empty the
-        // injector too.
+        // Empty the injector and every local queue. A worker's queue keeps
+        // its tasks in a buffer it shares with its stealer, which lives
+        // here: left there, they would keep this executor alive through
+        // their own `executor` field, a cycle nothing would ever break.
         while !matches!(self.injector.steal(), Steal::Empty) {}
+        for stealer in &self.stealers {
+            while !matches!(stealer.steal(), Steal::Empty) {}
+        }
         let tasks: Vec<Arc<Task>> = self
             .tasks
             .iter()
@@ -697,7 +718,7 @@ impl Executor {
         self.blocking.shutdown();
     }
 
-    /// Called by each worker thread as it leaves. If nobody waits for the
+    /// Called by each worker thread as it leaves (see `WorkerExit`). If nobody waits for the
     /// workers (the runtime was dropped inside one of its own tasks), the
     /// last one out does what `shutdown` does after joining them.
     fn worker_exited(&self) {

@@ -40,6 +40,9 @@ pub(crate) enum Slot<T> {
     Finished(Result<T, JoinError>),
     /// The handle returned the result.
     Taken,
+    /// The handle was dropped: a result that comes now is dropped at once,
+    /// by the task as it finishes.
+    Detached,
 }
 // ANCHOR_END: join_handle
 
@@ -174,11 +177,28 @@ impl<T> Future for JoinHandle<T> {
                 *slot = Slot::Waiting(Some(waker));
                 Poll::Pending
             }
-            Slot::Taken => panic!("JoinHandle polled again after it returned the task's result"),
+            // (`Detached` is only ever set by the handle's own `drop`.)
+            Slot::Taken | Slot::Detached => {
+                panic!("JoinHandle polled again after it returned the task's result")
+            }
         }
     }
 }
 // ANCHOR_END: poll_join_handle
+
+// ANCHOR: drop_join_handle
+/// Dropping the handle detaches the task. A result already there is dropped
+/// here; one that comes later, by the task as it finishes, inside the
+/// `catch_unwind` around `finish`. Never by whichever thread happens to
+/// drop the task's last reference: that may be a worker, with nothing to
+/// catch a panicking destructor (lesson #8).
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        let previous = std::mem::replace(&mut *self.target.output().lock(), Slot::Detached);
+        drop(previous); // outside the lock
+    }
+}
+// ANCHOR_END: drop_join_handle
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -186,6 +206,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
             Slot::Waiting(_) => "running",
             Slot::Finished(_) => "finished",
             Slot::Taken => "taken",
+            Slot::Detached => "detached",
         };
         f.debug_struct("JoinHandle").field("state", &state).finish()
     }

@@ -15,7 +15,6 @@ pub(crate) use scheduled_io::{Direction, ScheduledIo};
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::Waker;
 use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Registry, Token};
@@ -195,7 +194,11 @@ impl Reactor {
                     wakers.len()
                 );
             }
-            wakers.into_iter().for_each(Waker::wake);
+            for waker in wakers {
+                // A waker may be anybody's; one that panics must not take
+                // this worker down (lesson #8).
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
+            }
         }
         wake_seen
     }

@@ -154,6 +154,65 @@ fn dropping_a_runtime_drops_every_unfinished_task() {
 
 /// Lesson #8: a panicking task gives a `JoinError` whose payload can be
 /// taken back, and every worker goes on running tasks.
+/// A waker that panics, for the tests below: wakers may be anybody's.
+struct PanicOnWake;
+
+impl std::task::Wake for PanicOnWake {
+    fn wake(self: Arc<Self>) {
+        panic!("this waker panics");
+    }
+}
+
+/// Lesson #8: a worker that fires a timer whose waker panics goes on. If it
+/// died, the runtime would say so as it shuts down, at the end of
+/// `block_on`.
+#[test]
+fn a_timer_waker_that_panics_does_not_take_a_worker_down() {
+    use std::future::Future;
+
+    watchdog(LIMIT, "a timer with a panicking waker", || {
+        block_on(async {
+            let waker = std::task::Waker::from(Arc::new(PanicOnWake));
+            let mut cx = std::task::Context::from_waker(&waker);
+            let mut nap = Box::pin(sleep(Duration::from_millis(5)));
+            assert!(nap.as_mut().poll(&mut cx).is_pending());
+            // Meanwhile the nap's deadline passes, and a worker wakes it.
+            sleep(Duration::from_millis(50)).await;
+            for _ in 0..8 {
+                assert_eq!(spawn(async { 1 }).await.unwrap(), 1);
+            }
+            drop(nap);
+        });
+    });
+}
+
+/// Lesson #8 for the reactor: a worker that dispatches an event to a
+/// waker that panics goes on.
+#[test]
+fn an_io_waker_that_panics_does_not_take_a_worker_down() {
+    use std::future::Future;
+
+    watchdog(LIMIT, "a socket with a panicking waker", || {
+        block_on(async {
+            let listener = runtime::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .unwrap();
+            let address = listener.local_addr().unwrap();
+            let waker = std::task::Waker::from(Arc::new(PanicOnWake));
+            let mut cx = std::task::Context::from_waker(&waker);
+            let mut accept = Box::pin(listener.accept());
+            assert!(accept.as_mut().poll(&mut cx).is_pending());
+            // A connection comes in: the reactor wakes the accept's waker.
+            let _client = std::net::TcpStream::connect(address).unwrap();
+            sleep(Duration::from_millis(50)).await;
+            for _ in 0..8 {
+                assert_eq!(spawn(async { 1 }).await.unwrap(), 1);
+            }
+            drop(accept);
+        });
+    });
+}
+
 #[test]
 fn a_panic_becomes_a_join_error_and_every_worker_goes_on() {
     watchdog(LIMIT, "panics", || {

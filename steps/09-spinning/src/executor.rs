@@ -568,9 +568,14 @@ impl Executor {
             worker_panicked |= thread.join().is_err();
         }
 
-        // The workers dropped their local queues as they exited; empty the
-        // injector too.
+        // Empty the injector and every local queue. A worker's queue keeps
+        // its tasks in a buffer it shares with its stealer, which lives
+        // here: left there, they would keep this executor alive through
+        // their own `executor` field, a cycle nothing would ever break.
         while !matches!(self.injector.steal(), Steal::Empty) {}
+        for stealer in &self.stealers {
+            while !matches!(stealer.steal(), Steal::Empty) {}
+        }
         let tasks = std::mem::take(&mut self.state.lock().tasks);
         // Pending timers and I/O waiters hold wakers, and so tasks: let
         // them go too.

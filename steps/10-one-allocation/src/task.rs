@@ -281,6 +281,31 @@ mod tests {
         assert_eq!(output, 7);
     }
 
+    /// A task whose handle was dropped drops its own output as it finishes,
+    /// inside its catch: an output whose destructor panics must not take
+    /// the worker down (lesson #8), as it would if it were dropped with the
+    /// task's last reference, on the worker, after `run`.
+    #[test]
+    fn a_detached_task_whose_output_panics_when_dropped_does_not_take_a_worker_down() {
+        struct PanicOnDrop;
+        impl Drop for PanicOnDrop {
+            fn drop(&mut self) {
+                panic!("this output panics when dropped");
+            }
+        }
+        block_on(async {
+            let (send, receive) = futures::channel::oneshot::channel::<()>();
+            drop(spawn(async move {
+                receive.await.unwrap();
+                PanicOnDrop
+            }));
+            send.send(()).unwrap();
+            for _ in 0..8 {
+                assert_eq!(spawn(async { 1 }).await.unwrap(), 1);
+            }
+        });
+    }
+
     /// Every future is dropped exactly once: after it completes, after it
     /// panics, or, unfinished, when its runtime goes away; and each handle
     /// says which.

@@ -154,15 +154,6 @@ fn dropping_a_runtime_drops_every_unfinished_task() {
 
 /// Lesson #8: a panicking task gives a `JoinError` whose payload can be
 /// taken back, and every worker goes on running tasks.
-/// A waker that panics, for the tests below: wakers may be anybody's.
-struct PanicOnWake;
-
-impl std::task::Wake for PanicOnWake {
-    fn wake(self: Arc<Self>) {
-        panic!("this waker panics");
-    }
-}
-
 /// Lesson #8: a worker that fires a timer whose waker panics goes on. If it
 /// died, the runtime would say so as it shuts down, at the end of
 /// `block_on`.
@@ -172,7 +163,7 @@ fn a_timer_waker_that_panics_does_not_take_a_worker_down() {
 
     watchdog(LIMIT, "a timer with a panicking waker", || {
         block_on(async {
-            let waker = std::task::Waker::from(Arc::new(PanicOnWake));
+            let waker = common::panicking_waker();
             let mut cx = std::task::Context::from_waker(&waker);
             let mut nap = Box::pin(sleep(Duration::from_millis(5)));
             assert!(nap.as_mut().poll(&mut cx).is_pending());
@@ -198,7 +189,7 @@ fn an_io_waker_that_panics_does_not_take_a_worker_down() {
                 .await
                 .unwrap();
             let address = listener.local_addr().unwrap();
-            let waker = std::task::Waker::from(Arc::new(PanicOnWake));
+            let waker = common::panicking_waker();
             let mut cx = std::task::Context::from_waker(&waker);
             let mut accept = Box::pin(listener.accept());
             assert!(accept.as_mut().poll(&mut cx).is_pending());

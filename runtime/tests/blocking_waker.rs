@@ -10,11 +10,10 @@ mod common;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Wake, Waker};
+use std::task::Context;
 use std::time::Duration;
 
-use common::{threads_named, watchdog};
+use common::{panicking_waker, threads_named, watchdog};
 use runtime::{Runtime, task};
 
 #[test]
@@ -23,12 +22,6 @@ fn a_handle_waker_that_panics_does_not_end_the_blocking_thread() {
         Duration::from_secs(60),
         "a blocking job's panicking waker",
         || {
-            struct PanicOnWake;
-            impl Wake for PanicOnWake {
-                fn wake(self: Arc<Self>) {
-                    panic!("this waker panics");
-                }
-            }
             // Idle blocking threads stay for a minute: the one that ran the job
             // must still be there afterwards.
             let runtime = Runtime::builder()
@@ -45,7 +38,7 @@ fn a_handle_waker_that_panics_does_not_end_the_blocking_thread() {
                     7
                 })
             });
-            let waker = Waker::from(Arc::new(PanicOnWake));
+            let waker = panicking_waker();
             let mut cx = Context::from_waker(&waker);
             assert!(Pin::new(&mut handle).poll(&mut cx).is_pending());
             // The job finishes, and handing its result over wakes that waker.

@@ -150,3 +150,16 @@ pub fn threads_named(prefix: &str) -> Vec<String> {
     }
     names
 }
+
+/// A waker that panics when woken: the tests that check that a waker from
+/// anywhere (another executor, a hand-made one) cannot take a runtime
+/// thread down (lesson #8).
+pub fn panicking_waker() -> Waker {
+    struct PanicOnWake;
+    impl std::task::Wake for PanicOnWake {
+        fn wake(self: Arc<Self>) {
+            panic!("this waker panics");
+        }
+    }
+    Waker::from(Arc::new(PanicOnWake))
+}

@@ -1,5 +1,9 @@
-//! `block_on`: run one future to completion on the current thread, while
-//! worker threads run the spawned tasks.
+//! Running one future to completion on the current thread, parked between
+//! polls, while worker threads run the spawned tasks. [`block_on`] and
+//! [`Runtime::block_on`] are built on this.
+//!
+//! [`block_on`]: crate::block_on
+//! [`Runtime::block_on`]: crate::Runtime::block_on
 
 use std::future::Future;
 use std::pin::pin;
@@ -66,32 +70,6 @@ impl Wake for Signal {
 // ANCHOR_END: wake
 
 // ANCHOR: block_on
-/// Runs `future` to completion on the current thread and returns its output.
-///
-/// It starts a [`Runtime`](crate::Runtime) with one worker thread per core
-/// for the spawned tasks, and drops it when the future completes: the
-/// workers stop, and every task that has not finished is dropped. To keep a
-/// runtime across calls, or to choose the number of workers, build a
-/// `Runtime` and call its [`block_on`](crate::Runtime::block_on).
-///
-/// # Panics
-///
-/// If called from inside a task or another `block_on`: blocking there would
-/// stop a thread that other tasks are waiting for. Use `.await` instead, or
-/// [`spawn_blocking`](crate::task::spawn_blocking). Also if the operating
-/// system refuses the threads or the event queue a runtime needs.
-///
-/// ```
-/// let handle = runtime::block_on(async { runtime::spawn(async { 6 * 7 }).await });
-/// assert_eq!(handle.unwrap(), 42);
-/// ```
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    crate::executor::assert_can_block();
-    let runtime = crate::Runtime::new()
-        .unwrap_or_else(|error| panic!("block_on could not start a runtime: {error}"));
-    runtime.block_on(future)
-}
-
 /// Polls `future` on this thread until it completes, parking in between.
 pub(crate) fn run_until_complete<F: Future>(future: F) -> F::Output {
     // The future must not move once polled: pin it on this stack frame.

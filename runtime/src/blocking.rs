@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::executor::{Context, Executor};
+use crate::executor::{self, ThreadKind};
+use crate::idle::Idle;
 use crate::join::{self, JoinHandle};
 
 /// At most this many blocking threads run at once; more jobs wait.
@@ -33,15 +34,19 @@ struct PoolState {
     queue: VecDeque<Job>,
     /// Threads alive, busy or idle.
     threads: usize,
-    /// Threads waiting on the condvar and not notified (as in the workers).
-    idle: usize,
-    /// Threads notified and not yet awake.
-    notified: usize,
+    /// Threads waiting on the condvar for a job, counted as the workers are.
+    idle: Idle,
     shut_down: bool,
     /// To join at shutdown; handles of threads that exited are pruned.
     handles: Vec<thread::JoinHandle<()>>,
 }
 // ANCHOR_END: pool
+
+impl AsMut<Idle> for PoolState {
+    fn as_mut(&mut self) -> &mut Idle {
+        &mut self.idle
+    }
+}
 
 // ANCHOR: spawn_blocking
 /// Runs `f` on a thread of the runtime's blocking pool and returns a handle
@@ -57,6 +62,8 @@ struct PoolState {
 ///
 /// If called outside of a runtime.
 ///
+/// # Examples
+///
 /// ```
 /// runtime::block_on(async {
 ///     let sum = runtime::task::spawn_blocking(|| (1..=100u64).sum::<u64>()).await.unwrap();
@@ -68,18 +75,22 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let executor = Executor::current().expect(
+    let executor = executor::current().expect(
         "spawn_blocking called outside of a runtime: call it from inside block_on or a task",
     );
     let (completer, handle) = join::channel();
+    let runtime = executor.clone();
     let job = Box::new(move || {
+        // The runtime, so that `spawn` works in the job; as a blocking
+        // thread, so that blocking (even `block_on`) is allowed.
+        let _context = executor::enter(&runtime, ThreadKind::Blocking);
         if completer.is_cancelled() {
             drop(completer); // resolves the handle as cancelled
             return;
         }
         completer.complete(std::panic::catch_unwind(AssertUnwindSafe(f)));
     });
-    executor.blocking.push(&executor, job);
+    executor.blocking().push(job);
     handle
 }
 // ANCHOR_END: spawn_blocking
@@ -90,8 +101,7 @@ impl BlockingPool {
             state: Mutex::new(PoolState {
                 queue: VecDeque::new(),
                 threads: 0,
-                idle: 0,
-                notified: 0,
+                idle: Idle::default(),
                 shut_down: false,
                 handles: Vec::new(),
             }),
@@ -103,31 +113,23 @@ impl BlockingPool {
     // ANCHOR: push
     /// Queues a job: wakes an idle thread, or starts a new one if none is
     /// idle and the pool is not at its limit.
-    fn push(&self, executor: &Arc<Executor>, job: Job) {
+    pub(crate) fn push(self: &Arc<Self>, job: Job) {
         let mut state = self.state.lock();
         if state.shut_down {
             return; // dropping the job resolves its handle as cancelled
         }
         state.queue.push_back(job);
-        if state.idle > 0 {
-            state.idle -= 1;
-            state.notified += 1;
-            self.condvar.notify_one();
+        if state.idle.notify_one(&self.condvar) {
             return;
         }
         if state.threads >= MAX_THREADS {
             return; // a busy thread takes it when it is done
         }
         state.handles.retain(|handle| !handle.is_finished());
-        let executor_for_thread = executor.clone();
+        let pool = self.clone();
         let spawned = thread::Builder::new()
             .name("runtime-blocking".into())
-            .spawn(move || {
-                // A runtime, so `spawn` works here; not an async context,
-                // so blocking (even `block_on`) is allowed.
-                let _context = Context::set(&executor_for_thread, false);
-                executor_for_thread.blocking.run_thread();
-            });
+            .spawn(move || pool.run_thread());
         match spawned {
             Ok(handle) => {
                 state.threads += 1;
@@ -164,18 +166,9 @@ impl BlockingPool {
             if state.shut_down {
                 break;
             }
-            state.idle += 1;
-            let timed_out = self
-                .condvar
-                .wait_for(&mut state, self.keep_alive)
-                .timed_out();
-            if state.notified > 0 {
-                state.notified -= 1;
-            } else {
-                state.idle -= 1;
-                if timed_out && state.queue.is_empty() {
-                    break;
-                }
+            let woken = Idle::wait(&self.condvar, &mut state, Some(self.keep_alive));
+            if !woken.notified && woken.timed_out && state.queue.is_empty() {
+                break;
             }
         }
         state.threads -= 1;

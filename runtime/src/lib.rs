@@ -59,6 +59,7 @@
 mod block_on;
 mod blocking;
 mod executor;
+mod idle;
 mod join;
 pub mod net;
 pub mod reactor;
@@ -67,7 +68,6 @@ pub mod task;
 pub mod time;
 mod timer_queue;
 
-pub use block_on::block_on;
 pub use executor::spawn;
 pub use join::{JoinError, JoinHandle};
-pub use runtime::{Builder, Runtime};
+pub use runtime::{Builder, Runtime, block_on};

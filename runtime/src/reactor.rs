@@ -59,6 +59,9 @@ pub(crate) struct Reactor {
     waker: mio::Waker,
     /// Every registered source, by slab index.
     sources: Mutex<Sources>,
+    /// Set when the runtime shuts down: no worker will poll the OS for
+    /// these sources again.
+    shut_down: AtomicBool,
 }
 
 struct Sources {
@@ -91,6 +94,7 @@ impl Reactor {
                 slab: Slab::new(),
                 next_generation: 0,
             }),
+            shut_down: AtomicBool::new(false),
         })
     }
 
@@ -213,6 +217,17 @@ impl Reactor {
             .get(slab_index(token))
             .filter(|io| io.token() == token)
             .cloned()
+    }
+
+    /// Says that no worker will poll the OS again: a task that would now
+    /// wait for an event gets an error instead (see `Registered`).
+    pub(crate) fn shut_down(&self) {
+        self.shut_down.store(true, Ordering::Release);
+    }
+
+    /// Whether the runtime has shut down, and with it this reactor.
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::Acquire)
     }
 
     /// Makes a worker waiting in [`poll`](Reactor::poll) return.

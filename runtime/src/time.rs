@@ -13,11 +13,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::executor::Executor;
+use crate::executor::{self, Executor};
 use crate::timer_queue::TimerKey;
 
 // ANCHOR: sleep
 /// Waits until `duration` has elapsed.
+///
+/// # Examples
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -33,6 +35,18 @@ pub fn sleep(duration: Duration) -> Sleep {
 }
 
 /// Waits until `deadline`. A deadline in the past completes at once.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// runtime::block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(10);
+///     runtime::time::sleep_until(deadline).await;
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
@@ -44,6 +58,19 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 ///
 /// It holds at most one entry in the timer queue, however often it is
 /// polled, and removes it when dropped.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use runtime::time::Sleep;
+///
+/// runtime::block_on(async {
+///     let sleep: Sleep = runtime::time::sleep(Duration::from_millis(1));
+///     sleep.await; // a future: nothing happens until it is awaited
+/// });
+/// ```
+#[must_use = "a Sleep does nothing unless it is awaited"]
 pub struct Sleep {
     deadline: Instant,
     /// Its entry in the timer queue of the executor it was first polled on.
@@ -62,7 +89,7 @@ impl Future for Sleep {
         }
         // Polled again: keep the one entry, with this poll's waker.
         if let Some((executor, key)) = &self.entry
-            && executor.timers.lock().update(*key, cx.waker())
+            && executor.update_timer(*key, cx.waker())
         {
             return Poll::Pending;
         }
@@ -70,7 +97,7 @@ impl Future for Sleep {
         // entry is gone while the deadline is still ahead: the runtime it
         // was registered with has shut down, and its timers with it, so
         // register with the one polling it now.)
-        let executor = Executor::current()
+        let executor = executor::current()
             .expect("a Sleep was polled outside of a runtime: await it inside block_on");
         let key = executor.add_timer(self.deadline, cx.waker().clone());
         self.entry = Some((executor, key));
@@ -90,7 +117,7 @@ impl std::fmt::Debug for Sleep {
 impl Sleep {
     fn deregister(&mut self) {
         if let Some((executor, key)) = self.entry.take() {
-            executor.timers.lock().remove(key);
+            executor.remove_timer(key);
         }
     }
 }
@@ -108,11 +135,9 @@ mod tests {
     use std::future::poll_fn;
 
     fn pending_timers() -> usize {
-        Executor::current()
+        executor::current()
             .expect("inside block_on")
-            .timers
-            .lock()
-            .len()
+            .pending_timers()
     }
 
     /// Lesson #7: a sleep polled 1,000 times holds one entry, and a dropped

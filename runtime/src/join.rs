@@ -17,6 +17,15 @@ use parking_lot::Mutex;
 /// Awaiting it gives `Ok(output)`, or `Err(JoinError)` if the task panicked
 /// or was dropped before it finished (at shutdown). Dropping the handle
 /// detaches the task: it keeps running, and its output is dropped.
+///
+/// # Examples
+///
+/// ```
+/// runtime::block_on(async {
+///     let handle: runtime::JoinHandle<u32> = runtime::spawn(async { 40 + 2 });
+///     assert_eq!(handle.await.unwrap(), 42);
+/// });
+/// ```
 pub struct JoinHandle<T> {
     /// The task (or `spawn_blocking` job) itself, seen only through its
     /// output: for a task, the slot lives in the task's own allocation.
@@ -115,6 +124,8 @@ impl<T> JoinHandle<T> {
     /// polled right now is dropped once that poll returns. A
     /// `spawn_blocking` job can only be cancelled before it starts.
     ///
+    /// # Examples
+    ///
     /// ```
     /// use std::time::Duration;
     ///
@@ -130,6 +141,20 @@ impl<T> JoinHandle<T> {
 
     /// Whether the task has finished: returned, panicked or been cancelled.
     /// Awaiting the handle then completes at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// runtime::block_on(async {
+    ///     let handle = runtime::spawn(async {});
+    ///     while !handle.is_finished() {
+    ///         runtime::time::sleep(Duration::from_millis(1)).await;
+    ///     }
+    ///     assert!(handle.await.is_ok()); // completes at once
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         !matches!(*self.target.output().lock(), Slot::Waiting(_))
     }
@@ -215,6 +240,16 @@ impl<T> fmt::Debug for JoinHandle<T> {
 // ANCHOR: join_error
 /// Why a task did not give its output: it panicked, or it was cancelled
 /// (dropped before it finished).
+///
+/// # Examples
+///
+/// ```
+/// runtime::block_on(async {
+///     let error: runtime::JoinError = runtime::spawn(async { panic!("boom") }).await.unwrap_err();
+///     assert!(error.is_panic());
+///     assert_eq!(error.to_string(), "task panicked with message \"boom\"");
+/// });
+/// ```
 pub struct JoinError {
     repr: Repr,
 }
@@ -241,12 +276,32 @@ impl JoinError {
         }
     }
 
-    /// True if the task was dropped before it finished.
+    /// True if the task was dropped before it finished: aborted, or still
+    /// unfinished when its runtime shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runtime = runtime::Runtime::new()?;
+    /// let handle = runtime.spawn(std::future::pending::<()>());
+    /// drop(runtime); // drops the unfinished task
+    /// assert!(futures::executor::block_on(handle).unwrap_err().is_cancelled());
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)
     }
 
     /// True if the task panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let error = runtime::spawn(async { panic!("boom") }).await.unwrap_err();
+    ///     assert!(error.is_panic() && !error.is_cancelled());
+    /// });
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(_))
     }
@@ -258,6 +313,8 @@ impl JoinError {
     ///
     /// If the task was cancelled rather than panicked: check
     /// [`is_panic`](JoinError::is_panic) first.
+    ///
+    /// # Examples
     ///
     /// ```
     /// runtime::block_on(async {
@@ -312,20 +369,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
-    use std::task::Wake;
-
-    struct CountWakes(AtomicUsize);
-    impl Wake for CountWakes {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counting_waker() -> (Arc<CountWakes>, Waker) {
-        let count = Arc::new(CountWakes(AtomicUsize::new(0)));
-        (count.clone(), Waker::from(count))
-    }
+    use crate::test_util::counting_waker;
 
     fn poll<T>(handle: &mut JoinHandle<T>, waker: &Waker) -> Poll<Result<T, JoinError>> {
         Pin::new(handle).poll(&mut Context::from_waker(waker))

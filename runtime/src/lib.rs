@@ -65,6 +65,8 @@ pub mod net;
 pub mod reactor;
 mod runtime;
 pub mod task;
+#[cfg(test)]
+mod test_util;
 pub mod time;
 mod timer_queue;
 

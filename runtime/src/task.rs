@@ -1,11 +1,11 @@
 //! Tasks: a spawned future, the state machine that schedules it, its
 //! waker and its output, all in one allocation. The public part of this
 //! module is [`yield_now`] and [`spawn_blocking`].
-//!
-//! This is the bottom layer of the runtime: it knows nothing of workers,
-//! queues or the reactor. What it needs from the executor that runs it is
-//! the [`Schedule`] trait, the one call that goes back up the layers: a
-//! woken task asks to be queued.
+
+// This is the bottom layer of the runtime: it knows nothing of workers,
+// queues or the reactor. What it needs from the executor that runs it is
+// the `Schedule` trait below, the one call that goes back up the layers: a
+// woken task asks to be queued.
 
 mod cell;
 mod pinned;

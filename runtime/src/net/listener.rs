@@ -10,6 +10,8 @@ use crate::reactor::Registered;
 // ANCHOR: listener
 /// A TCP socket that listens for connections.
 ///
+/// # Examples
+///
 /// ```
 /// use futures::io::{AsyncReadExt, AsyncWriteExt};
 /// use runtime::net::{TcpListener, TcpStream};
@@ -38,6 +40,21 @@ impl TcpListener {
     /// Binds to `addr` and listens. The first address that binds wins.
     ///
     /// Errors such as "address in use" come back as `io::Error`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::net::TcpListener;
+    ///
+    /// runtime::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?; // port 0: any free port
+    ///     let taken = listener.local_addr()?;
+    ///     let error = TcpListener::bind(taken).await.unwrap_err();
+    ///     assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         each_address(addr, |address| async move {
             let listener = mio::net::TcpListener::bind(address)?;
@@ -52,12 +69,41 @@ impl TcpListener {
     ///
     /// It tries `accept` first and waits only on `WouldBlock`, so
     /// connections that queued up before the call are taken at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::net::TcpListener;
+    ///
+    /// runtime::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     // A blocking client on a plain thread: the runtime serves any peer.
+    ///     let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    ///     let (stream, peer) = listener.accept().await?;
+    ///     assert_eq!(peer, client.local_addr()?);
+    ///     assert_eq!(stream.peer_addr()?, peer);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, peer) = self.io.read_with(|listener| listener.accept()).await?;
         Ok((TcpStream::from_mio(stream)?, peer))
     }
 
-    /// The local address this listener is bound to.
+    /// The local address this listener is bound to: with port 0 in
+    /// [`bind`](TcpListener::bind), the port the system chose.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let listener = runtime::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     assert_ne!(listener.local_addr()?.port(), 0);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }

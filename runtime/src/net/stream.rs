@@ -18,6 +18,26 @@ use crate::reactor::Registered;
 /// helpers of `futures::io::AsyncReadExt` and `AsyncWriteExt` (`read`,
 /// `read_exact`, `write_all`, `close`, ...) work on it. `&TcpStream` does
 /// too, so one task can read while another writes.
+///
+/// # Examples
+///
+/// ```
+/// use futures::io::{AsyncReadExt, AsyncWriteExt};
+/// use runtime::net::{TcpListener, TcpStream};
+///
+/// runtime::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (mut server, _) = listener.accept().await?;
+///     client.write_all(b"hello").await?;
+///     client.close().await?; // shuts down the write half: the server reads to the end
+///     let mut received = Vec::new();
+///     server.read_to_end(&mut received).await?;
+///     assert_eq!(received, b"hello");
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// ```
 pub struct TcpStream {
     io: Registered<mio::net::TcpStream>,
 }
@@ -29,6 +49,21 @@ impl TcpStream {
     /// created non-blocking and the task waits until it is writable, then
     /// asks the OS how the attempt ended. A refused connection comes back
     /// as an `io::Error` of kind `ConnectionRefused`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::net::TcpStream;
+    ///
+    /// runtime::block_on(async {
+    ///     // A port nobody listens on: bind one, then close it.
+    ///     let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    ///     let error = TcpStream::connect(closed).await.unwrap_err();
+    ///     assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         each_address(addr, |address| async move {
             let stream = TcpStream::from_mio(mio::net::TcpStream::connect(address)?)?;
@@ -46,17 +81,54 @@ impl TcpStream {
     // ANCHOR_END: stream
 
     /// The address of the peer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    ///     let stream = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    ///     assert_eq!(stream.peer_addr()?, listener.local_addr()?);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
 
     /// The local address of this end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    ///     let stream = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (_, peer) = listener.accept()?; // the server side sees this end's address
+    ///     assert_eq!(stream.local_addr()?, peer);
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
 
     /// Sets `TCP_NODELAY`: send small writes at once rather than wait to
     /// gather them (Nagle's algorithm).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    ///     let stream = runtime::net::TcpStream::connect(listener.local_addr()?).await?;
+    ///     stream.set_nodelay(true)?;
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.io.get_ref().set_nodelay(nodelay)
     }

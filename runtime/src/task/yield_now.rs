@@ -10,10 +10,24 @@ use std::task::{Context, Poll};
 /// The first poll wakes the task and returns `Pending`, which puts it at the
 /// back of the ready queue; the second poll returns `Ready`.
 ///
+/// # Examples
+///
 /// ```
-/// runtime::block_on(async {
-///     runtime::task::yield_now().await;
-/// });
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+///
+/// let runtime = runtime::Runtime::builder().worker_threads(1).build()?;
+/// let done = runtime.block_on(runtime.spawn(async {
+///     // One worker: the other task runs only if this one steps aside.
+///     let ran = Arc::new(AtomicBool::new(false));
+///     let flag = ran.clone();
+///     runtime::spawn(async move { flag.store(true, Ordering::SeqCst) });
+///     while !ran.load(Ordering::SeqCst) {
+///         runtime::task::yield_now().await;
+///     }
+/// }));
+/// assert!(done.is_ok());
+/// # std::io::Result::Ok(())
 /// ```
 pub fn yield_now() -> impl Future<Output = ()> {
     YieldNow { yielded: false }

@@ -16,6 +16,8 @@ use crate::time::sleep_until;
 ///
 /// If `period` is zero.
 ///
+/// # Examples
+///
 /// ```
 /// use std::time::Duration;
 ///
@@ -37,7 +39,22 @@ pub fn interval(period: Duration) -> Interval {
     }
 }
 
-/// Returned by [`interval`].
+/// Ticks `period` apart, returned by [`interval`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use runtime::time::{Interval, interval};
+///
+/// runtime::block_on(async {
+///     let mut ticks: Interval = interval(Duration::from_millis(5));
+///     for _ in 0..3 {
+///         ticks.tick().await;
+///     }
+///     assert_eq!(ticks.period(), Duration::from_millis(5));
+/// });
+/// ```
 pub struct Interval {
     /// When the next tick is due.
     next: Instant,
@@ -46,6 +63,18 @@ pub struct Interval {
 
 impl Interval {
     /// Waits for the next tick and returns the instant it was due at.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// runtime::block_on(async {
+    ///     let mut interval = runtime::time::interval(Duration::from_millis(5));
+    ///     let due = interval.tick().await;
+    ///     assert!(due <= Instant::now());
+    /// });
+    /// ```
     pub async fn tick(&mut self) -> Instant {
         let due = self.next;
         sleep_until(due).await;
@@ -63,6 +92,17 @@ impl Interval {
     }
 
     /// The time between ticks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// runtime::block_on(async {
+    ///     let interval = runtime::time::interval(Duration::from_secs(1));
+    ///     assert_eq!(interval.period(), Duration::from_secs(1));
+    /// });
+    /// ```
     pub fn period(&self) -> Duration {
         self.period
     }

@@ -12,6 +12,8 @@ use crate::time::{Sleep, sleep};
 /// Runs `future` with a time limit: `Ok(output)` if it completes within
 /// `duration`, `Err(Elapsed)` if not, in which case `future` is dropped.
 ///
+/// # Examples
+///
 /// ```
 /// use std::time::Duration;
 /// use runtime::time::{sleep, timeout};
@@ -31,7 +33,21 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 }
 
 pin_project_lite::pin_project! {
-    /// The future returned by [`timeout`].
+    /// The future returned by [`timeout`]: the inner future's output, or
+    /// [`Elapsed`] if its deadline passes first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use runtime::time::{Timeout, timeout};
+    ///
+    /// runtime::block_on(async {
+    ///     let limited: Timeout<_> = timeout(Duration::from_secs(1), async { "in time" });
+    ///     assert_eq!(limited.await, Ok("in time"));
+    /// });
+    /// ```
+    #[must_use = "a Timeout does nothing unless it is awaited"]
     #[derive(Debug)]
     pub struct Timeout<F> {
         #[pin]
@@ -58,6 +74,23 @@ impl<F: Future> Future for Timeout<F> {
 }
 
 /// The error of a [`timeout`] whose deadline passed first.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use runtime::time::{sleep, timeout};
+///
+/// runtime::block_on(async {
+///     let error = timeout(Duration::from_millis(1), sleep(Duration::from_secs(60)))
+///         .await
+///         .unwrap_err();
+///     assert_eq!(error.to_string(), "deadline has elapsed");
+///     // `?` in a function returning io::Result turns it into a TimedOut error:
+///     let io_error = std::io::Error::from(error);
+///     assert_eq!(io_error.kind(), std::io::ErrorKind::TimedOut);
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed(());
 

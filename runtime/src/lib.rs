@@ -34,21 +34,40 @@
 //!
 //! - [`block_on`] and [`Runtime::block_on`] poll one future on the calling
 //!   thread and park it between polls; its waker unparks it.
-//! - [`spawn`] turns a future into a *task*. A task is queued in the shared
-//!   *ready queue* when woken; a state machine makes sure it is queued once,
-//!   polled by one worker at a time, and never after it completed.
-//! - Idle workers park. One of them, the *timekeeper*, waits in the OS poll
-//!   (epoll, kqueue) through mio, with the earliest timer deadline as its
-//!   timeout; I/O events, new tasks and earlier deadlines interrupt it.
+//! - [`spawn`] turns a future into a *task*. A woken task is queued in the
+//!   *local queue* of the worker that woke it, or in the shared *injector*
+//!   when the waker runs on another thread; idle workers steal from both. A
+//!   state machine makes sure a task is queued once, polled by one worker
+//!   at a time, and never after it completed.
+//! - Idle workers spin for a moment, then park. One of them, the
+//!   *timekeeper*, waits in the OS poll (epoll, kqueue, IOCP) through mio,
+//!   with the earliest timer deadline as its timeout; I/O events, new tasks
+//!   and earlier deadlines interrupt it.
 //! - [`net`] builds `TcpListener` and `TcpStream` on the reactor, following
 //!   the edge-triggered rules: try first, clear readiness only after
 //!   `WouldBlock`.
 //! - [`task::spawn_blocking`] runs closures on a pool of threads that grows
 //!   on demand and shrinks when idle.
 //!
+//! The modules are layered, each using only the ones below it:
+//!
+//! ```text
+//!  public API   Runtime, Builder, block_on, spawn     net      time (Sleep, timeout, interval)
+//!  ----------------------------------------------------------------------------------------
+//!  executor     the Executor and its workers, the current-thread context, the timekeeper
+//!  ----------------------------------------------------------------------------------------
+//!  beside it    reactor (mio)        timer queue        blocking pool        idle threads
+//!  ----------------------------------------------------------------------------------------
+//!  tasks        TaskCell: state machine, pinned future, waker        JoinHandle, JoinError
+//! ```
+//!
+//! One call goes back up: a woken task asks the executor to queue it,
+//! through the task layer's `Schedule` trait, which the executor
+//! implements.
+//!
 //! Each of these ideas is one chapter of the book, with a runnable crate
-//! per stage (`steps/` in the repository); the chapters "From stage 6 to a
-//! runtime" and "Using the runtime" cover this crate.
+//! per stage (`steps/` in the repository); the chapters "From stage 10 to
+//! a runtime" and "Using the runtime" cover this crate.
 //!
 //! # Misuse
 //!

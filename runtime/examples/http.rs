@@ -11,6 +11,12 @@
 //! timers, so that hyper's header-read timeout is on (without a timer,
 //! hyper turns it off, and a client that sends half a request and waits
 //! holds its connection open forever).
+//!
+//! It is written to survive what clients do: an error on one connection
+//! ends that connection only, a request body has a size limit, a client
+//! that shuts down its sending half still gets its answer, and the server
+//! outlives running out of file descriptors. `runtime/tests/hostile.rs`
+//! tries each of these against this very file.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -20,25 +26,33 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures::io::{AsyncRead, AsyncWrite};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use runtime::net::{TcpListener, TcpStream};
 
+/// The largest request body `/echo` takes: a client must not be able to
+/// make the server hold as much memory as it cares to send.
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
 // ANCHOR: handler
 /// Answers every request: a greeting at `/`, the request echoed back at
-/// `/echo` (POST), 404 elsewhere.
+/// `/echo` (POST, at most `MAX_BODY` bytes, or 413), 404 elsewhere.
 async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let response = match (request.method(), request.uri().path()) {
         (&Method::GET, "/") | (&Method::GET, "/hello") => Response::new(Full::new(Bytes::from(
             "Hello from a runtime built step by step!\n",
         ))),
         (&Method::POST, "/echo") => {
-            use http_body_util::BodyExt;
-            match request.into_body().collect().await {
+            // `Limited` stops reading at the limit, whatever the client
+            // said the length would be.
+            match Limited::new(request.into_body(), MAX_BODY).collect().await {
                 Ok(body) => Response::new(Full::new(body.to_bytes())),
+                Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+                    status(StatusCode::PAYLOAD_TOO_LARGE)
+                }
                 Err(_) => status(StatusCode::BAD_REQUEST),
             }
         }
@@ -65,29 +79,47 @@ fn main() -> io::Result<()> {
             "HTTP server on http://{}; Ctrl-C stops it",
             listener.local_addr()?
         );
-        loop {
-            let (stream, _peer) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors, say: this connection is lost,
-                    // the server is not. Pause, so as not to spin on it.
-                    eprintln!("accept failed: {error}");
-                    runtime::time::sleep(std::time::Duration::from_millis(10)).await;
-                    continue;
-                }
-            };
-            stream.set_nodelay(true)?;
-            runtime::spawn(async move {
-                let connection = http1::Builder::new()
-                    .timer(HyperTimer)
-                    .header_read_timeout(Duration::from_secs(30))
-                    .serve_connection(HyperIo(stream), service_fn(handle));
-                if let Err(error) = connection.await {
-                    eprintln!("http: connection ended with an error: {error}");
-                }
-            });
-        }
+        serve(listener, Duration::from_secs(30)).await
     })
+}
+
+/// Accepts connections for ever, and serves each on a task of its own. A
+/// client that has not sent a request's headers within `header_timeout`
+/// is disconnected.
+pub async fn serve(listener: TcpListener, header_timeout: Duration) -> io::Result<()> {
+    loop {
+        let (stream, _peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors, say. The connection that waits
+                // stays in the listen queue, and the listener stays ready,
+                // so the next accept would fail at once, again and again:
+                // a loop at 100% of a core that starves the connections
+                // whose closing would free a descriptor. Pause instead.
+                eprintln!("accept failed: {error}");
+                runtime::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        // An error here is this connection's, not the server's.
+        if let Err(error) = stream.set_nodelay(true) {
+            eprintln!("http: set_nodelay failed: {error}");
+        }
+        runtime::spawn(async move {
+            let connection = http1::Builder::new()
+                .timer(HyperTimer)
+                .header_read_timeout(header_timeout)
+                // A client may shut down its sending half once its request
+                // is out (curl's --no-keepalive scripts, `nc -N`): answer it
+                // anyway, instead of taking the end of its stream for a
+                // hang-up.
+                .half_close(true)
+                .serve_connection(HyperIo(stream), service_fn(handle));
+            if let Err(error) = connection.await {
+                eprintln!("http: connection ended with an error: {error}");
+            }
+        });
+    }
 }
 // ANCHOR_END: main
 

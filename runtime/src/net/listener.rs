@@ -70,6 +70,15 @@ impl TcpListener {
     /// It tries `accept` first and waits only on `WouldBlock`, so
     /// connections that queued up before the call are taken at once.
     ///
+    /// An error here is usually about this one attempt, not the listener:
+    /// the process is out of file descriptors (`EMFILE`), say, or the peer
+    /// gave up before it was accepted. The connection that caused it stays
+    /// in the listen queue, and the listener stays ready, so an accept loop
+    /// that retries at once fails again at once, at 100% of a core, and
+    /// starves the very tasks whose closing would free a descriptor. Log
+    /// the error and pause a little before the next `accept`, as
+    /// `examples/echo.rs` and `examples/http.rs` do.
+    ///
     /// # Examples
     ///
     /// ```

@@ -33,17 +33,16 @@ pub(crate) use context::{ThreadKind, assert_can_block, current, enter};
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{self, AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
-use parking_lot::{Condvar, Mutex};
 
 use crate::blocking::BlockingPool;
 use crate::idle::Idle;
 use crate::join::JoinHandle;
 use crate::reactor::Reactor;
+use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering, fence};
 use crate::task::{Runnable, Schedule, Task, TaskCell};
 use crate::timer_queue::TimerQueue;
 use live_tasks::LiveTasks;
@@ -268,7 +267,7 @@ impl Schedule for Executor {
         // The push above, then this read: a worker about to park does the
         // opposite (counts itself, then looks at the queues), so one of the
         // two sees the other. The fences make both orders hold.
-        atomic::fence(Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         if self.sleepers.load(Ordering::SeqCst) > 0 {
             self.wake_one_worker(&mut self.state.lock());
         }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use parking_lot::{Condvar, MutexGuard};
+use crate::sync::{Condvar, MutexGuard};
 
 // ANCHOR: idle
 /// How many threads wait on one condition variable, and how many of them
@@ -79,3 +79,83 @@ impl Idle {
     }
 }
 // ANCHOR_END: idle
+
+/// Model tests, run by loom under every interleaving (see `task/state.rs`).
+#[cfg(all(test, loom))]
+mod model {
+    use super::*;
+    use crate::sync::{Condvar, Mutex};
+    use ::loom::sync::Arc;
+    use ::loom::thread;
+
+    /// Threads waiting for work, and the count of work to do, under one lock.
+    #[derive(Default)]
+    struct Pool {
+        idle: Idle,
+        work: usize,
+        /// Threads started because no idle thread could take a unit.
+        started: usize,
+        shut_down: bool,
+    }
+
+    impl AsMut<Idle> for Pool {
+        fn as_mut(&mut self) -> &mut Idle {
+            &mut self.idle
+        }
+    }
+
+    /// A pool thread: takes one unit of work, waiting for it as an idle
+    /// thread, or leaves at shutdown.
+    fn take_one(shared: &(Mutex<Pool>, Condvar)) {
+        let mut pool = shared.0.lock();
+        loop {
+            if pool.work > 0 {
+                pool.work -= 1;
+                return;
+            }
+            if pool.shut_down {
+                return;
+            }
+            Idle::wait(&shared.1, &mut pool, None);
+        }
+    }
+
+    /// The park protocol of the workers and the blocking pool. An idle
+    /// thread waits; two units of work come, each handed to an idle thread
+    /// that no earlier notification picked, or else to a thread started
+    /// for it. Every unit is taken: were the second notification counted
+    /// for the thread the first one picked, the second unit would find
+    /// nobody.
+    #[test]
+    fn loom_every_unit_of_work_finds_a_thread() {
+        ::loom::model(|| {
+            let shared = Arc::new((Mutex::new(Pool::default()), Condvar::new()));
+            let idle_thread = {
+                let shared = shared.clone();
+                thread::spawn(move || take_one(&shared))
+            };
+            for _ in 0..2 {
+                let mut pool = shared.0.lock();
+                pool.work += 1;
+                if !pool.idle.notify_one(&shared.1) {
+                    pool.started += 1;
+                }
+            }
+            // Shutdown: a thread that finds no work leaves. Then the
+            // threads started for the units run (here, one after the
+            // other): a thread that is already running, and had not parked
+            // yet, may have taken their unit.
+            let started = {
+                let mut pool = shared.0.lock();
+                pool.shut_down = true;
+                shared.1.notify_all();
+                pool.started
+            };
+            for _ in 0..started {
+                take_one(&shared);
+            }
+            idle_thread.join().unwrap();
+            assert_eq!(shared.0.lock().work, 0, "a unit of work was left behind");
+        });
+    }
+}

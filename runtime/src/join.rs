@@ -6,10 +6,9 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 
-use parking_lot::Mutex;
+use crate::sync::{AtomicBool, Mutex, Ordering};
 
 // ANCHOR: join_handle
 /// An owned permission to await a spawned task's output.
@@ -434,5 +433,37 @@ mod tests {
                 assert!(matches!(poll(&mut handle, &waker), Poll::Ready(Ok(1))));
             }
         }
+    }
+}
+
+/// Model tests, run by loom under every interleaving (see `task/state.rs`).
+#[cfg(all(test, loom))]
+mod model {
+    use super::*;
+    use crate::test_util::counting_waker;
+
+    /// A result handed over while the handle is being polled on another
+    /// thread: the poll sees it, or its waker is woken. Never neither.
+    #[test]
+    fn loom_a_result_that_comes_during_a_poll_is_never_lost() {
+        ::loom::model(|| {
+            let (completer, mut handle) = channel::<u32>();
+            let completing = ::loom::thread::spawn(move || completer.complete(Ok(7)));
+            let (wakes, waker) = counting_waker();
+            let first = Pin::new(&mut handle).poll(&mut Context::from_waker(&waker));
+            completing.join().unwrap();
+            match first {
+                Poll::Ready(result) => assert_eq!(result.unwrap(), 7),
+                Poll::Pending => {
+                    assert_eq!(
+                        wakes.0.load(std::sync::atomic::Ordering::SeqCst),
+                        1,
+                        "the wake was lost"
+                    );
+                    let second = Pin::new(&mut handle).poll(&mut Context::from_waker(&waker));
+                    assert!(matches!(second, Poll::Ready(Ok(7))));
+                }
+            }
+        });
     }
 }

@@ -83,6 +83,7 @@ mod join;
 pub mod net;
 pub mod reactor;
 mod runtime;
+mod sync;
 pub mod task;
 #[cfg(test)]
 mod test_util;

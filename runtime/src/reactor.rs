@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::sync::Mutex;
 use mio::{Events, Interest, Poll, Registry, Token};
-use parking_lot::Mutex;
 use slab::Slab;
 
 /// The token of the reactor's own `mio::Waker`. No registration gets it:

@@ -1,12 +1,12 @@
 //! Shutdown: stop the workers, then drop every task that has not completed.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::thread;
 
 use crossbeam_deque::Steal;
 
 use super::{Executor, context};
+use crate::sync::Ordering;
 use crate::task::Task;
 
 impl Executor {

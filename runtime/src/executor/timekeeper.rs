@@ -9,9 +9,8 @@ use std::panic::AssertUnwindSafe;
 use std::task::Waker;
 use std::time::Instant;
 
-use parking_lot::MutexGuard;
-
 use super::{Executor, State};
+use crate::sync::MutexGuard;
 use crate::timer_queue::TimerKey;
 
 impl Executor {

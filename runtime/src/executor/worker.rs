@@ -3,7 +3,6 @@
 use std::cell::RefCell;
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{self, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -12,6 +11,7 @@ use crossbeam_deque::{Injector, Steal, Stealer, Worker as Queue};
 use super::context::{self, ThreadKind};
 use super::{Executor, State};
 use crate::idle::Idle;
+use crate::sync::{Ordering, fence};
 use crate::task::Task;
 
 /// How many tasks a worker runs between two rounds of bookkeeping (due
@@ -265,7 +265,7 @@ impl Worker {
         // sees the count and takes the lock to wake a worker, which it
         // gets only once this worker waits (or has left).
         executor.sleepers.fetch_add(1, Ordering::SeqCst);
-        atomic::fence(Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         if !executor.has_work() {
             if !state.timekeeper_parked {
                 executor.park_timekeeper(&mut state);

@@ -1,12 +1,12 @@
 //! What the reactor keeps for one registered source: its readiness, and
 //! the wakers of the tasks waiting for it.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use mio::Token;
-use parking_lot::Mutex;
 use slab::Slab;
+
+use crate::sync::{AtomicUsize, Mutex, Ordering};
 
 // ANCHOR: readiness
 const READABLE: usize = 0b0_0001;

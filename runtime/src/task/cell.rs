@@ -4,11 +4,10 @@
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
+use crate::sync::{AtomicBool, Mutex, Ordering};
 use futures::task::{ArcWake, waker_ref};
-use parking_lot::Mutex;
 
 use super::pinned::PinnedFuture;
 use super::state::State;

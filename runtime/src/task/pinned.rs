@@ -5,7 +5,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 
 // ANCHOR: pinned_future
 /// A future that is polled in place and dropped in place: the one place in

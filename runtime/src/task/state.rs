@@ -1,6 +1,6 @@
 //! The task state machine: when a task may be queued, polled, or neither.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use crate::sync::{AtomicU8, Ordering};
 
 // ANCHOR: states
 /// Not queued, not running: waiting for its waker.
@@ -134,5 +134,105 @@ mod tests {
         assert!(!state.complete(), "completes once");
         assert!(!state.wake());
         assert!(!state.start_run());
+    }
+}
+
+/// Model tests: loom runs each closure under every interleaving of its
+/// threads (and every outcome the memory model allows), with the crate's
+/// atomics swapped for loom's by `crate::sync`. Run them with
+/// `RUSTFLAGS="--cfg loom" cargo test -p runtime --lib --release loom`.
+#[cfg(all(test, loom))]
+mod model {
+    use super::State;
+    use crate::sync::{AtomicBool, AtomicUsize, Ordering};
+    use ::loom::sync::Arc;
+    use ::loom::thread;
+
+    /// Lessons #1 and #2: a wake from another thread while the task runs
+    /// gets it queued exactly once: by the wake, or by the end of the run.
+    #[test]
+    fn loom_a_wake_during_a_run_queues_the_task_exactly_once() {
+        ::loom::model(|| {
+            let state = Arc::new(State::new());
+            let queued = Arc::new(AtomicUsize::new(0));
+            assert!(state.start_run());
+            let waker = {
+                let (state, queued) = (state.clone(), queued.clone());
+                thread::spawn(move || {
+                    if state.wake() {
+                        queued.fetch_add(1, Ordering::SeqCst);
+                    }
+                })
+            };
+            if state.end_run_pending() {
+                queued.fetch_add(1, Ordering::SeqCst);
+            }
+            waker.join().unwrap();
+            assert_eq!(queued.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// Lesson #2: two threads wake an idle task at once: one of them
+    /// queues it.
+    #[test]
+    fn loom_two_wakes_of_an_idle_task_queue_it_once() {
+        ::loom::model(|| {
+            let state = Arc::new(State::new());
+            assert!(state.start_run());
+            assert!(!state.end_run_pending());
+            let wakers: Vec<_> = (0..2)
+                .map(|_| {
+                    let state = state.clone();
+                    thread::spawn(move || usize::from(state.wake()))
+                })
+                .collect();
+            let queued: usize = wakers.into_iter().map(|w| w.join().unwrap()).sum();
+            assert_eq!(queued, 1);
+        });
+    }
+
+    /// `JoinHandle::abort` against the worker that has just popped the
+    /// task: the abort is never lost. Either that run sees the flag, or the
+    /// task is queued again and the next run does. Without `publish`, loom
+    /// finds the interleaving Miri once found: the run misses the flag, the
+    /// wake changes nothing, and the task sleeps for ever, not aborted.
+    #[test]
+    fn loom_an_abort_is_seen_by_this_run_or_the_next() {
+        ::loom::model(|| {
+            let state = Arc::new(State::new()); // queued, about to run
+            let aborted = Arc::new(AtomicBool::new(false));
+            let aborter = {
+                let (state, aborted) = (state.clone(), aborted.clone());
+                thread::spawn(move || {
+                    // What `TaskCell::abort` does.
+                    aborted.store(true, Ordering::Release);
+                    state.publish();
+                    state.wake() // true: the caller queues the task
+                })
+            };
+            // What the worker does with the task it popped.
+            let mut runs_again = false;
+            let mut saw_abort = false;
+            if state.start_run() {
+                if aborted.load(Ordering::Acquire) {
+                    saw_abort = state.complete();
+                } else {
+                    runs_again = state.end_run_pending();
+                }
+            }
+            runs_again |= aborter.join().unwrap();
+            if !saw_abort {
+                assert!(
+                    runs_again,
+                    "the abort was lost: the task will never run again"
+                );
+                // The next run, after the queue handed the task over.
+                assert!(state.start_run());
+                assert!(
+                    aborted.load(Ordering::Acquire),
+                    "the next run missed the abort"
+                );
+            }
+        });
     }
 }

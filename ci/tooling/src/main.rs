@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tooling::{diffs, files, html, includes};
+use tooling::{diffs, figures, files, html, includes, outputs};
 
 const USAGE: &str = "\
 usage: cargo run -q -p tooling -- [--root DIR] <command>
@@ -11,8 +11,15 @@ usage: cargo run -q -p tooling -- [--root DIR] <command>
 commands:
   diffs            regenerate book/src/diffs/NN-slug.diff, the diff of every step folder
                    against the previous one, and book/src/diffs/runtime.diff, the last step
-                   folder against runtime/ (ANCHOR marker lines removed)
+                   folder against runtime/ (ANCHOR marker lines removed), each with
+                   NN-slug.stat, its one-line summary
   diffs --check    fail if a committed diff is stale, missing or extra; writes nothing
+  outputs          build and run every step's demo (each must exit 0 within 120 s) and write
+                   what it prints, normalised, to book/src/outputs/NN-slug.txt
+  outputs --check  the same, but fail if a committed output is stale, missing or extra;
+                   writes nothing
+  figures --check  fail if a benchmark figure quoted in the book is not in
+                   book/src/bench/results.md
   check-includes   check every {{#include}} / {{#rustdoc_include}} in book/src/**/*.md
   check-html       check that the built book (book/book/**/*.html) has no unexpanded {{#
 
@@ -69,6 +76,42 @@ fn run(args: &[String]) -> Result<(), String> {
                  (or `cargo run -q -p tooling -- diffs`) and commit book/src/diffs",
             )?;
             println!("diffs: all {count} up to date in {}", diffs::DIFFS_DIR);
+            Ok(())
+        }
+        ["outputs"] => {
+            let generated = outputs::generate(&root, &mut |line| println!("{line}"))?;
+            for line in outputs::write_all(&root, &generated)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        ["outputs", "--check"] => {
+            let generated = outputs::generate(&root, &mut |line| println!("{line}"))?;
+            let problems = outputs::check_all(&root, &generated)?;
+            fail_on(
+                &problems,
+                "the demo outputs the book shows are out of date; regenerate them with \
+                 `ci/outputs` (or `cargo run -q -p tooling -- outputs`), re-read the \
+                 chapters' \"Run it\" sections against them, and commit book/src/outputs",
+            )?;
+            println!(
+                "outputs: all {} demos exited with status 0, and their outputs are up to date in {}",
+                generated.len(),
+                outputs::OUTPUTS_DIR
+            );
+            Ok(())
+        }
+        ["figures", "--check"] => {
+            let (count, problems) = figures::check_book(&root)?;
+            fail_on(
+                &problems,
+                "the book quotes benchmark figures that are not in the committed results",
+            )?;
+            println!(
+                "figures: all {count} figures quoted in {} pages are in {}",
+                figures::PAGES.len(),
+                figures::RESULTS
+            );
             Ok(())
         }
         ["check-includes"] => {

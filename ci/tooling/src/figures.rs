@@ -9,13 +9,19 @@
 //! - a time, a number followed by `s`, `ms`, `µs` or `ns` (`3.70 ms`, `794 µs`);
 //! - a percentage (`10%`);
 //! - a comparison in words or digits, `N times faster` (or `slower`, `as fast`, `more`,
-//!   `less`, `longer`, `shorter`), `twice as`, `half as`.
+//!   `less`, `longer`, `shorter`), `twice as fast` (or `slow`, `long`, `much`), `half the
+//!   time`.
 //!
 //! Each ratio and time must appear, as written, in the results. Percentages and comparisons
 //! never do: a chapter that wants to say how much faster something got quotes the two
 //! figures from the table instead. A page may name the few figures in its prose that are not
 //! benchmark results (a constant of the code, a demo's output) in one comment,
 //! `<!-- figures not from the benchmarks: 20 µs, 50 µs -->`; those are allowed on that page.
+//!
+//! The chapters about speed (stages 7 to 10) each include a table generated from the results,
+//! `book/src/bench/stage-NN.md`: every workload's median on the stage before and on this
+//! one, with its ratio to tokio's multi-threaded runtime. [`write_tables`] writes them and
+//! [`check_book`] fails if one is stale.
 
 use std::path::Path;
 
@@ -32,6 +38,128 @@ pub const PAGES: &[&str] = &[
     "10-one-allocation.md",
     "how-fast.md",
 ];
+
+/// The stages whose chapters include a comparison table with the stage before.
+pub const COMPARED_STAGES: &[u32] = &[7, 8, 9, 10];
+
+/// Where the comparison tables go, relative to the repository root.
+pub const TABLES_DIR: &str = "book/src/bench";
+
+/// One workload's results: its name and, per runtime, (median, ratio to tokio
+/// multi-thread), as written in the results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    /// The workload's name, e.g. `spawn_many`.
+    pub name: String,
+    /// (runtime, median, ratio), in the table's order.
+    pub rows: Vec<(String, String, String)>,
+}
+
+/// The workloads of the results (each `### name (...)` table), and the summary's geometric
+/// means per runtime.
+pub fn parse_results(results: &str) -> (Vec<Workload>, Vec<(String, String)>) {
+    let mut workloads: Vec<Workload> = Vec::new();
+    let mut means = Vec::new();
+    let mut ratio_column = None;
+    for line in results.lines() {
+        if let Some(heading) = line.strip_prefix("### ") {
+            let name = heading.split(" (").next().unwrap_or(heading).trim();
+            workloads.push(Workload {
+                name: name.to_string(),
+                rows: Vec::new(),
+            });
+            ratio_column = None;
+            continue;
+        }
+        let cells: Vec<&str> = line
+            .trim()
+            .trim_matches('|')
+            .split('|')
+            .map(str::trim)
+            .collect();
+        if !line.trim_start().starts_with('|') || cells.len() < 2 || cells[1].starts_with("--") {
+            continue;
+        }
+        if cells[0] == "runtime" {
+            ratio_column = cells
+                .iter()
+                .position(|c| c.starts_with("vs tokio multi-thread"));
+            continue;
+        }
+        match workloads.last_mut() {
+            None if cells.len() == 2 => means.push((cells[0].to_string(), cells[1].to_string())),
+            Some(workload) if cells.len() > 3 => {
+                let ratio = ratio_column
+                    .and_then(|at| cells.get(at))
+                    .map_or(String::new(), |c| c.to_string());
+                workload
+                    .rows
+                    .push((cells[0].to_string(), cells[2].to_string(), ratio));
+            }
+            _ => {}
+        }
+    }
+    (workloads, means)
+}
+
+/// The comparison table of stage `stage` with the stage before it, as Markdown.
+pub fn stage_table(results: &str, stage: u32) -> String {
+    let (workloads, means) = parse_results(results);
+    let (old, new) = (format!("stage {}", stage - 1), format!("stage {stage}"));
+    let mut out = format!(
+        "<!-- Generated from results.md by `cargo run -q -p tooling -- figures`; do not edit. -->\n\
+         <div class=\"bench-table\">\n\n\
+         | workload | {old} | {new} |\n|---|---:|---:|\n"
+    );
+    let cell = |workload: &Workload, runtime: &str| {
+        workload
+            .rows
+            .iter()
+            .find(|(name, _, _)| name == runtime)
+            .map(|(_, median, ratio)| format!("{median} ({ratio})"))
+    };
+    for workload in &workloads {
+        if let (Some(a), Some(b)) = (cell(workload, &old), cell(workload, &new)) {
+            out.push_str(&format!("| {} | {a} | {b} |\n", workload.name));
+        }
+    }
+    let mean = |runtime: &str| {
+        means
+            .iter()
+            .find(|(name, _)| name == runtime)
+            .map(|(_, mean)| mean.clone())
+    };
+    if let (Some(a), Some(b)) = (mean(&old), mean(&new)) {
+        out.push_str(&format!(
+            "| scheduler workloads, geometric mean | {a} | {b} |\n"
+        ));
+    }
+    out.push_str("\n</div>\n");
+    out
+}
+
+/// The file name of stage `stage`'s table: `stage-07.md`.
+pub fn table_file(stage: u32) -> String {
+    format!("stage-{stage:02}.md")
+}
+
+/// Writes the comparison tables; returns one line per file saying what happened.
+pub fn write_tables(root: &Path) -> Result<Vec<String>, String> {
+    let results = files::read_text(&root.join(RESULTS))?;
+    let mut report = Vec::new();
+    for &stage in COMPARED_STAGES {
+        let path = root.join(TABLES_DIR).join(table_file(stage));
+        let text = stage_table(&results, stage);
+        let shown = format!("{TABLES_DIR}/{}", table_file(stage));
+        if path.is_file() && files::read_text(&path)? == text {
+            report.push(format!("unchanged {shown}"));
+        } else {
+            files::write(&path, text.as_bytes())?;
+            report.push(format!("wrote     {shown}"));
+        }
+    }
+    Ok(report)
+}
 
 /// What the comment that lists a page's figures that are not results starts with.
 const NOT_FROM_BENCH: &str = "<!-- figures not from the benchmarks:";
@@ -165,9 +293,13 @@ fn figures_in(line: &str, number: usize) -> Vec<Figure> {
             {
                 found.push(figure(number, format!("{word} {comparison}"), false));
             } else if (lower == "twice" || lower == "half")
-                && after
-                    .strip_prefix(' ')
-                    .is_some_and(|rest| rest.starts_with("as ") || rest.starts_with("the time"))
+                && after.strip_prefix(' ').is_some_and(|rest| {
+                    [
+                        "as fast", "as slow", "as long", "as quick", "as much", "the time",
+                    ]
+                    .iter()
+                    .any(|phrase| rest.starts_with(phrase))
+                })
             {
                 found.push(figure(number, format!("{word} as"), false));
             }
@@ -256,11 +388,22 @@ pub fn check_page(shown: &str, text: &str, results: &str) -> (usize, Vec<String>
     (found.len(), problems)
 }
 
-/// Checks every page of [`PAGES`]. Returns how many figures there were and the problems.
+/// Checks every page of [`PAGES`], and that the comparison tables are up to date. Returns
+/// how many figures there were and the problems.
 pub fn check_book(root: &Path) -> Result<(usize, Vec<String>), String> {
     let results = files::read_text(&root.join(RESULTS))?;
     let mut count = 0;
     let mut problems = Vec::new();
+    for &stage in COMPARED_STAGES {
+        let path = root.join(TABLES_DIR).join(table_file(stage));
+        let shown = format!("{TABLES_DIR}/{}", table_file(stage));
+        if !path.is_file() || files::read_text(&path)? != stage_table(&results, stage) {
+            problems.push(format!(
+                "{shown} is missing or stale: regenerate it from {RESULTS} with \
+                 `cargo run -q -p tooling -- figures`"
+            ));
+        }
+    }
     for page in PAGES {
         let shown = format!("book/src/{page}");
         let text = files::read_text(&root.join(&shown))?;
@@ -285,7 +428,8 @@ mod tests {
     #[test]
     fn finds_ratios_times_percentages_and_comparisons() {
         let page = "Stage 7 takes 3.99 ms, 0.95x tokio; 12% less, six times faster,\n\
-                    twice as fast and 3.8 times faster. Not 200 tasks x 1000 yields, step-05x or v1.2.\n";
+                    twice as fast and 3.8 times faster. Not 200 tasks x 1000 yields, step-05x, v1.2\n\
+                    or twice as many.\n";
         assert_eq!(
             texts(page),
             [
@@ -316,6 +460,29 @@ mod tests {
         assert!(problems[0].starts_with("ch.md:1: `3.70 ms` is not in"));
         assert!(problems[1].starts_with("ch.md:1: `0.73x` is not in"));
         assert!(problems[2].starts_with("ch.md:1: `six times faster` is a figure"));
+    }
+
+    #[test]
+    fn a_stage_table_compares_with_the_stage_before() {
+        let results = "| runtime | scheduler workloads, geometric mean vs tokio multi-thread |\n\
+            |---|---:|\n| stage 6 | 1.70x |\n| stage 7 | 1.58x |\n\n\
+            ### spawn_many (10000 empty tasks)\n\n\
+            | runtime | threads | median | min – max | vs tokio multi-thread |\n\
+            |---|---:|---:|---:|---:|\n\
+            | stage 6 | 2 | 3.70 ms | 3.57 ms – 4.28 ms | 0.88x |\n\
+            | stage 7 | 2 | 3.99 ms | 3.75 ms – 4.78 ms | 0.95x |\n\n\
+            ### echo (50 connections)\n\n\
+            | runtime | threads | median | min – max | vs tokio multi-thread | vs raw mio |\n\
+            |---|---:|---:|---:|---:|---:|\n\
+            | stage 7 | 2 | 55.14 ms | 54.27 ms – 62.55 ms | 0.97x | 1.13x |\n";
+        let table = stage_table(results, 7);
+        assert!(
+            table.contains("| workload | stage 6 | stage 7 |\n"),
+            "{table}"
+        );
+        assert!(table.contains("| spawn_many | 3.70 ms (0.88x) | 3.99 ms (0.95x) |\n"));
+        assert!(!table.contains("echo"), "stage 6 has no echo row here");
+        assert!(table.contains("| scheduler workloads, geometric mean | 1.70x | 1.58x |\n"));
     }
 
     #[test]

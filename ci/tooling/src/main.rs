@@ -18,8 +18,10 @@ commands:
                    what it prints, normalised, to book/src/outputs/NN-slug.txt
   outputs --check  the same, but fail if a committed output is stale, missing or extra;
                    writes nothing
+  figures          regenerate book/src/bench/stage-NN.md, the tables that compare stages 7
+                   to 10 with the stage before, from book/src/bench/results.md
   figures --check  fail if a benchmark figure quoted in the book is not in
-                   book/src/bench/results.md
+                   book/src/bench/results.md, or a stage-NN.md table is stale
   check-includes   check every {{#include}} / {{#rustdoc_include}} in book/src/**/*.md
   check-html       check that the built book (book/book/**/*.html) has no unexpanded {{#
 
@@ -99,6 +101,12 @@ fn run(args: &[String]) -> Result<(), String> {
                 generated.len(),
                 outputs::OUTPUTS_DIR
             );
+            Ok(())
+        }
+        ["figures"] => {
+            for line in figures::write_tables(&root)? {
+                println!("{line}");
+            }
             Ok(())
         }
         ["figures", "--check"] => {

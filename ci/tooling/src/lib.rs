@@ -10,10 +10,12 @@
 //! - [`outputs`]: the demo outputs the book shows, `book/src/outputs/NN-slug.txt`, generated
 //!   by running every step's demo, and the check that the committed ones are up to date.
 //! - [`figures`]: every benchmark figure the book quotes is in the committed results.
+//! - [`lessons`]: every "lesson #N" in the book links to its entry in the bugs appendix.
 
 pub mod diffs;
 pub mod figures;
 pub mod files;
 pub mod html;
 pub mod includes;
+pub mod lessons;
 pub mod outputs;

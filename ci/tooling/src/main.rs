@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tooling::{diffs, figures, files, html, includes, outputs};
+use tooling::{diffs, figures, files, html, includes, lessons, outputs};
 
 const USAGE: &str = "\
 usage: cargo run -q -p tooling -- [--root DIR] <command>
@@ -23,6 +23,8 @@ commands:
   figures --check  fail if a benchmark figure quoted in the book is not in
                    book/src/bench/results.md, or a stage-NN.md table is stale
   check-includes   check every {{#include}} / {{#rustdoc_include}} in book/src/**/*.md
+  check-lessons    check that every `lesson #N` in book/src is a link to its entry in
+                   appendix-bugs.md, and that the entry exists
   check-html       check that the built book (book/book/**/*.html) has no unexpanded {{#
 
 --root DIR         the repository root (default: found from the current folder upwards)";
@@ -129,6 +131,15 @@ fn run(args: &[String]) -> Result<(), String> {
                 "some book includes do not resolve or break the rules",
             )?;
             println!("includes: all {count} resolve");
+            Ok(())
+        }
+        ["check-lessons"] => {
+            let (count, problems) = lessons::check_book(&root, &root.join("book/src"))?;
+            fail_on(&problems, "some lessons are not links to the bugs appendix")?;
+            for (page, why) in lessons::NOT_YET {
+                println!("lessons: not checked yet: book/src/{page} ({why})");
+            }
+            println!("lessons: every lesson #N in {count} pages links to its entry");
             Ok(())
         }
         ["check-html"] => {

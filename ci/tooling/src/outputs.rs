@@ -7,11 +7,15 @@
 //! with a time limit, and must exit with status 0. Standard error is shown only when the demo
 //! fails.
 //!
+//! The committed outputs are Linux's: stages 3, 9 and 10 print figures that they read from
+//! `/proc`, and leave them out elsewhere. On other systems the demos still run and must exit
+//! with status 0, but their outputs are neither compared nor written (see [`COMPARED_HERE`]).
+//!
 //! What varies is replaced line by line, by rules written per step in [`rules`]: a pattern
 //! in which `{n}` stands for a number (with the spaces before it), and what to put in its
-//! place. A measured duration or rate becomes `…`; the few times a demo's lesson is in the
-//! time itself (stage 1's 300 ms wait, stage 3's deadlines) are rounded instead, to a step
-//! far larger than the jitter. Addresses lose their port number everywhere.
+//! place. A measured duration or rate becomes `…`; stage 1's times, whose lesson is the 300 ms
+//! wait itself, are rounded to 100 ms instead, a step far larger than the jitter. Addresses
+//! lose their port number everywhere.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -24,6 +28,9 @@ use crate::files;
 
 /// Where the generated outputs live, relative to the repository root.
 pub const OUTPUTS_DIR: &str = "book/src/outputs";
+
+/// Whether this system's demo outputs are the ones the book shows: Linux only.
+pub const COMPARED_HERE: bool = cfg!(target_os = "linux");
 
 /// How long a demo may run before it is stopped and counted as failed.
 pub const TIME_LIMIT: Duration = Duration::from_secs(120);
@@ -48,7 +55,9 @@ pub fn rules(number: u32) -> Vec<Rule> {
             "that is {n} round trips per second",
             "that is … round trips per second",
         ),
+        // "7 times", or "1 time": both become "… times".
         Rule::Cut("went to sleep {n} times", "went to sleep … times"),
+        Rule::Cut("went to sleep {n} time", "went to sleep … times"),
         Rule::Cut(
             "awaited: {n} ms, {n} ns per task",
             "awaited: … ms, … ns per task",
@@ -61,11 +70,13 @@ pub fn rules(number: u32) -> Vec<Rule> {
     match number {
         // The wait is the lesson: 0, then 300 ms. Rounded to 100 ms.
         1 => vec![Rule::Round("{n} ms  ", 100)],
-        // The deadlines are the lesson: 50 to 400 ms. Rounded to 50 ms; the CPU time is cut.
+        // The order of the wakes is the lesson; their times, a few milliseconds after each
+        // deadline, can be tens of milliseconds late on a loaded machine: cut, like the CPU
+        // time.
         3 => vec![
             Rule::Cut("using {n} ms of CPU time", "using … ms of CPU time"),
-            Rule::Round("woke at {n} ms", 50),
-            Rule::Round("Waited {n} ms", 50),
+            Rule::Cut("woke at {n} ms", "woke at … ms"),
+            Rule::Cut("Waited {n} ms", "Waited … ms"),
         ],
         // The machine's core count, which thread ran which task, and the wall times.
         4 => vec![
@@ -444,6 +455,14 @@ mod tests {
             "200 tasks x 1000 yields: … ms, … ns per task switch"
         );
         assert_eq!(
+            normalize("meanwhile the worker threads went to sleep 7 times", &rules),
+            "meanwhile the worker threads went to sleep … times"
+        );
+        assert_eq!(
+            normalize("meanwhile the worker threads went to sleep 1 time", &rules),
+            "meanwhile the worker threads went to sleep … times"
+        );
+        assert_eq!(
             normalize("one task on one thread:   642 ms", &super::rules(4)),
             "one task on one thread: … ms"
         );
@@ -461,14 +480,15 @@ mod tests {
             " 300 ms  sender thread: value stored"
         );
         assert_eq!(normalize("   7 ms  poll #1", &rules), "   0 ms  poll #1");
+        assert_eq!(normalize(" 349 ms  poll #2", &rules), " 300 ms  poll #2");
         let rules = super::rules(3);
         assert_eq!(
             normalize("  woke at  52 ms: the task that slept 50 ms", &rules),
-            "  woke at  50 ms: the task that slept 50 ms"
+            "  woke at … ms: the task that slept 50 ms"
         );
         assert_eq!(
             normalize("Waited 401 ms in all, using 10 ms of CPU time.", &rules),
-            "Waited 400 ms in all, using … ms of CPU time."
+            "Waited … ms in all, using … ms of CPU time."
         );
     }
 

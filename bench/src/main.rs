@@ -7,6 +7,7 @@
 //! cargo run --release -p bench -- run      # full run; prints the table only
 //! cargo run --release -p bench -- run echo # only the named workloads
 //! cargo run -p bench -- smoke              # tiny sizes, one round: does it all run?
+//! cargo run -p bench -- chart              # redraw results.svg from the committed results.md
 //! ```
 
 mod mio_floor;
@@ -22,12 +23,24 @@ fn main() -> ExitCode {
     // `run` may name workloads to run alone; `report` always runs them all,
     // or the committed table would lose rows.
     let only: Vec<String> = args.collect();
+    if command == "chart" {
+        return match report::redraw() {
+            Ok(()) => {
+                println!("wrote book/src/bench/results.svg from book/src/bench/results.md");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: could not redraw the chart: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (sizes, rounds, write) = match command.as_str() {
         "report" => (workloads::Sizes::FULL, 7, true),
         "run" => (workloads::Sizes::FULL, 7, false),
         "smoke" => (workloads::Sizes::SMOKE, 1, false),
         _ => {
-            eprintln!("usage: bench report | run [WORKLOAD...] | smoke");
+            eprintln!("usage: bench report | run [WORKLOAD...] | smoke | chart");
             return ExitCode::from(2);
         }
     };

@@ -5,8 +5,6 @@ use std::io;
 use std::path::Path;
 use std::time::Duration;
 
-use plotters::prelude::*;
-
 use crate::workloads::WorkloadResult;
 
 /// What every other runtime is compared with.
@@ -145,87 +143,287 @@ pub fn table(results: &[WorkloadResult]) -> String {
     out
 }
 
+/// Where the report goes: `book/src/bench/`.
+fn book_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src/bench")
+}
+
 /// Writes `book/src/bench/results.md` and `results.svg`.
 pub fn write(results: &[WorkloadResult]) -> io::Result<()> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src/bench");
+    let dir = book_dir();
     std::fs::create_dir_all(&dir)?;
     let mut markdown = String::from(
         "<!-- Written by `cargo run --release -p bench -- report`; do not edit by hand. -->\n\n",
     );
     markdown.push_str(&table(results));
-    std::fs::write(dir.join("results.md"), markdown)?;
-    chart(results, &dir.join("results.svg")).map_err(|error| io::Error::other(error.to_string()))
+    std::fs::write(dir.join("results.md"), &markdown)?;
+    std::fs::write(
+        dir.join("results.svg"),
+        chart(&machine_line(&markdown), &panels(&markdown)),
+    )
 }
 
-/// One panel per workload: each runtime's median time divided by the
-/// baseline's, on a log scale, so 1.0 is "as fast as tokio".
-fn chart(results: &[WorkloadResult], path: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    let columns = 2;
-    let rows = results.len().div_ceil(columns);
-    let root = SVGBackend::new(path, (1100, 330 * rows as u32)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let panels = root.split_evenly((rows, columns));
-    for (panel, result) in panels.iter().zip(results) {
-        let Some(baseline) = median_of(result, BASELINE) else {
+/// The `Machine: ...` line of the results, without its Markdown line break.
+fn machine_line(markdown: &str) -> String {
+    markdown
+        .lines()
+        .find(|line| line.starts_with("Machine: "))
+        .map_or(String::new(), |line| line.trim_end().to_string())
+}
+
+/// Redraws `book/src/bench/results.svg` from the committed `results.md`, without running
+/// anything: the chart is drawn from the table either way, so the two always agree.
+pub fn redraw() -> io::Result<()> {
+    let dir = book_dir();
+    let markdown = std::fs::read_to_string(dir.join("results.md"))?;
+    let panels = panels(&markdown);
+    if panels.is_empty() {
+        return Err(io::Error::other("results.md has no workload tables"));
+    }
+    std::fs::write(
+        dir.join("results.svg"),
+        chart(&machine_line(&markdown), &panels),
+    )
+}
+
+/// One workload of the chart: its name, what it does, and each runtime's ratio to the
+/// baseline, in the table's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    /// The workload's name, e.g. `spawn_many`.
+    pub workload: String,
+    /// What it does, e.g. `10000 empty tasks spawned from one task`.
+    pub description: String,
+    /// (runtime, median time divided by the baseline's).
+    pub bars: Vec<(String, f64)>,
+}
+
+/// The panels of the chart, read from the Markdown that [`table`] writes: each `### name
+/// (description)` heading and the `vs tokio multi-thread` column of the table below it.
+pub fn panels(markdown: &str) -> Vec<Panel> {
+    let mut panels: Vec<Panel> = Vec::new();
+    let mut column = None;
+    for line in markdown.lines() {
+        if let Some(heading) = line.strip_prefix("### ") {
+            let (workload, description) = heading.split_once(" (").unwrap_or((heading, ""));
+            panels.push(Panel {
+                workload: workload.trim().to_string(),
+                description: description.trim_end_matches(')').to_string(),
+                bars: Vec::new(),
+            });
+            column = None;
+            continue;
+        }
+        let Some(panel) = panels.last_mut() else {
             continue;
         };
-        let bars: Vec<(&str, f64)> = result
-            .runs
-            .iter()
-            .map(|run| (run.runtime, ratio(run.median, baseline)))
+        let cells: Vec<&str> = line
+            .trim()
+            .trim_matches('|')
+            .split('|')
+            .map(str::trim)
             .collect();
-        let high = bars.iter().map(|&(_, r)| r).fold(1.0, f64::max) * 1.6;
-        let low = bars.iter().map(|&(_, r)| r).fold(1.0, f64::min) / 1.6;
-        let mut chart = ChartBuilder::on(panel)
-            .caption(
-                format!("{}: time vs {BASELINE}", result.workload),
-                ("sans-serif", 18),
-            )
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(150)
-            .build_cartesian_2d((low..high).log_scale(), (0..bars.len()).into_segmented())?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(bars.len())
-            .y_label_formatter(&|segment| match segment {
-                SegmentValue::CenterOf(i) => bars
-                    .get(*i)
-                    .map_or(String::new(), |&(name, _)| name.to_string()),
-                _ => String::new(),
-            })
-            .x_labels(6)
-            .x_label_formatter(&|x| format!("{x:.1}x"))
-            .label_style(("sans-serif", 13))
-            .draw()?;
-        chart.draw_series(bars.iter().enumerate().map(|(i, &(name, r))| {
-            let color = match name {
-                "runtime" => RGBColor(47, 138, 74),
-                BASELINE | "tokio current-thread" => RGBColor(59, 111, 182),
-                "smol" => RGBColor(194, 89, 10),
-                crate::mio_floor::NAME => RGBColor(90, 90, 90),
-                _ => RGBColor(160, 175, 195),
-            };
-            let mut bar = Rectangle::new(
-                [
-                    (low, SegmentValue::Exact(i)),
-                    (r, SegmentValue::Exact(i + 1)),
-                ],
-                color.filled(),
-            );
-            bar.set_margin(3, 3, 0, 0);
-            bar
-        }))?;
-        // The line at 1.0: as fast as the baseline.
-        chart.draw_series(std::iter::once(PathElement::new(
-            vec![
-                (1.0, SegmentValue::Exact(0)),
-                (1.0, SegmentValue::Exact(bars.len())),
-            ],
-            BLACK.stroke_width(1),
-        )))?;
+        if cells.len() < 2 {
+            continue;
+        }
+        if cells[0] == "runtime" && cells.get(1) == Some(&"threads") {
+            column = cells
+                .iter()
+                .position(|cell| *cell == format!("vs {BASELINE}"));
+            continue;
+        }
+        let ratio = column
+            .and_then(|at| cells.get(at))
+            .and_then(|cell| cell.strip_suffix('x'))
+            .and_then(|number| number.parse::<f64>().ok());
+        if let Some(ratio) = ratio {
+            panel.bars.push((cells[0].to_string(), ratio));
+        }
     }
-    root.present()?;
-    Ok(())
+    panels
+}
+
+/// The chart's width in pixels: the width of the book's text column, so that it is shown
+/// at its own size and its text at the size it is written in.
+const WIDTH: f64 = 720.0;
+/// Where the bars start and end, in pixels from the left.
+const BARS_LEFT: f64 = 170.0;
+const BARS_RIGHT: f64 = 660.0;
+/// The height of one bar's row, and of a panel's title and axis.
+const ROW: f64 = 21.0;
+const TITLE: f64 = 44.0;
+const AXIS: f64 = 30.0;
+/// The labelled ticks of the ratio axis (log scale); the axis spans the first to the last.
+const TICKS: [f64; 7] = [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0];
+
+fn bar_color(name: &str) -> &'static str {
+    match name {
+        "runtime" => "#2f8a4a",
+        BASELINE | "tokio current-thread" => "#3b6fb6",
+        "smol" => "#c2590a",
+        crate::mio_floor::NAME => "#5a5a5a",
+        _ => "#8fa3bf",
+    }
+}
+
+/// Escapes text for SVG.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The x of a ratio on the log axis, clamped to the axis.
+fn x_of(ratio: f64, low: f64, high: f64) -> f64 {
+    let at = (ratio.clamp(low, high).ln() - low.ln()) / (high.ln() - low.ln());
+    BARS_LEFT + at * (BARS_RIGHT - BARS_LEFT)
+}
+
+/// The chart as SVG: one panel per workload, one under the other, each bar a runtime's
+/// median time divided by the baseline's on a log axis (1x is as fast as tokio
+/// multi-thread; shorter is faster), with its ratio written at its end. Text is 12 to 15
+/// px at the chart's own width. The background is transparent and the book puts figures on
+/// a light card, so the dark themes show it the same.
+pub fn chart(machine: &str, panels: &[Panel]) -> String {
+    let (low, high) = (TICKS[0], TICKS[TICKS.len() - 1]);
+    let height: f64 = panels
+        .iter()
+        .map(|panel| TITLE + ROW * panel.bars.len() as f64 + AXIS)
+        .sum::<f64>()
+        + 52.0;
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="title" font-family="sans-serif" fill="#1a1a1a">"##
+    );
+    let _ = writeln!(
+        svg,
+        "<title id=\"title\">Each runtime's median time on each workload, divided by {BASELINE}'s \
+         in the same run, on a logarithmic axis: 1x is as fast as {BASELINE}, shorter bars are faster</title>"
+    );
+    let _ = writeln!(
+        svg,
+        r##"<text x="10" y="20" font-size="13" fill="#444">Each bar: time divided by {BASELINE}'s in the same run (log scale); shorter is faster.</text>"##
+    );
+    let _ = writeln!(
+        svg,
+        r##"<text x="10" y="38" font-size="13" fill="#444">{}</text>"##,
+        escape(machine)
+    );
+    let mut top = 42.0;
+    for panel in panels {
+        let bars_top = top + TITLE;
+        let bars_bottom = bars_top + ROW * panel.bars.len() as f64;
+        let _ = writeln!(
+            svg,
+            r##"<text x="10" y="{}" font-size="15" font-weight="bold">{}<tspan font-weight="normal" font-size="13" fill="#444"> {}</tspan></text>"##,
+            top + 26.0,
+            escape(&panel.workload),
+            escape(&panel.description)
+        );
+        // Grid lines and tick labels; the line at 1x is darker.
+        for tick in TICKS {
+            let x = x_of(tick, low, high);
+            let (stroke, width) = if tick == 1.0 {
+                ("#222", 1.5)
+            } else {
+                ("#ccc", 1.0)
+            };
+            let _ = writeln!(
+                svg,
+                r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="{stroke}" stroke-width="{width}"/>"##,
+                bars_top - 4.0,
+                bars_bottom + 4.0
+            );
+            let label = if tick < 1.0 {
+                format!("{tick}x")
+            } else {
+                format!("{tick:.0}x")
+            };
+            let _ = writeln!(
+                svg,
+                r##"<text x="{x:.1}" y="{:.1}" font-size="12" text-anchor="middle" fill="#444">{label}</text>"##,
+                bars_bottom + 20.0
+            );
+        }
+        for (index, (name, ratio)) in panel.bars.iter().enumerate() {
+            let y = bars_top + ROW * index as f64;
+            let end = x_of(*ratio, low, high);
+            let _ = writeln!(
+                svg,
+                r##"<text x="{:.1}" y="{:.1}" font-size="13" text-anchor="end">{}</text>"##,
+                BARS_LEFT - 8.0,
+                y + 15.0,
+                escape(name)
+            );
+            let _ = writeln!(
+                svg,
+                r##"<rect x="{BARS_LEFT}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"/>"##,
+                y + 3.0,
+                (end - BARS_LEFT).max(1.0),
+                ROW - 6.0,
+                bar_color(name)
+            );
+            let _ = writeln!(
+                svg,
+                r##"<text x="{:.1}" y="{:.1}" font-size="12" stroke="#fff" stroke-width="3" paint-order="stroke">{ratio:.2}x</text>"##,
+                end + 5.0,
+                y + 15.0
+            );
+        }
+        top = bars_bottom + AXIS;
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MARKDOWN: &str = "Machine: x.\n\n| runtime | scheduler workloads, geometric mean vs tokio multi-thread |\n|---|---:|\n| stage 2 | 0.98x |\n\n\
+        ### spawn_many (10000 empty tasks)\n\n\
+        | runtime | threads | median | min – max | vs tokio multi-thread |\n|---|---:|---:|---:|---:|\n\
+        | stage 2 | 1 | 2.53 ms | 2.48 ms – 2.88 ms | 0.60x |\n\
+        | tokio multi-thread | 2 | 4.22 ms | 3.61 ms – 5.28 ms | 1.00x |\n\n\
+        ### echo (50 connections)\n\n\
+        | runtime | threads | median | min – max | vs tokio multi-thread | vs raw mio |\n|---|---:|---:|---:|---:|---:|\n\
+        | runtime | 2 | 51.29 ms | 49.87 ms – 53.66 ms | 0.90x | 1.05x |\n\
+        | raw mio loop | 2 | 48.82 ms | 48.51 ms – 57.87 ms | 0.86x | 1.00x |\n";
+
+    #[test]
+    fn panels_come_from_the_tables() {
+        let panels = panels(MARKDOWN);
+        assert_eq!(panels.len(), 2);
+        assert_eq!(panels[0].workload, "spawn_many");
+        assert_eq!(panels[0].description, "10000 empty tasks");
+        assert_eq!(
+            panels[0].bars,
+            [
+                ("stage 2".to_string(), 0.60),
+                ("tokio multi-thread".to_string(), 1.00)
+            ]
+        );
+        assert_eq!(
+            panels[1].bars,
+            [
+                ("runtime".to_string(), 0.90),
+                ("raw mio loop".to_string(), 0.86)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_chart_prints_every_ratio_and_labels_every_tick() {
+        let svg = chart(&machine_line(MARKDOWN), &panels(MARKDOWN));
+        for text in [
+            "0.60x", "1.00x", "0.86x", ">0.125x<", ">0.5x<", ">1x<", ">8x<",
+        ] {
+            assert!(svg.contains(text), "{text} missing");
+        }
+        assert!(
+            !svg.contains("fill=\"#FFFFFF\""),
+            "the background is transparent"
+        );
+    }
 }

@@ -46,6 +46,59 @@ impl StepDiff {
         let name = self.new.rsplit('/').next().unwrap_or(&self.new);
         format!("{name}.diff")
     }
+
+    /// The summary's file name under [`DIFFS_DIR`]: `02-executor.stat`.
+    pub fn stat_file_name(&self) -> String {
+        let name = self.new.rsplit('/').next().unwrap_or(&self.new);
+        format!("{name}.stat")
+    }
+
+    /// The one-line summary the book puts on the folded diff: how many files changed and
+    /// how many lines were added and removed, e.g. `9 files changed, 1,107 lines added, 14
+    /// removed`.
+    pub fn stat(&self) -> String {
+        let (files, added, removed) = count_changes(&self.text);
+        let plural = if files == 1 { "" } else { "s" };
+        format!(
+            "{files} file{plural} changed, {} line{} added, {} removed\n",
+            thousands(added),
+            if added == 1 { "" } else { "s" },
+            thousands(removed)
+        )
+    }
+}
+
+/// Files changed, lines added and lines removed in a `git diff` output. Lines are counted
+/// only inside hunks, so the `--- a` / `+++ b` headers are not.
+pub fn count_changes(diff: &[u8]) -> (usize, usize, usize) {
+    let (mut files, mut added, mut removed) = (0, 0, 0);
+    let mut in_hunk = false;
+    for line in diff.split(|&byte| byte == b'\n') {
+        if line.starts_with(b"diff --git ") {
+            files += 1;
+            in_hunk = false;
+        } else if line.starts_with(b"@@") {
+            in_hunk = true;
+        } else if in_hunk && line.starts_with(b"+") {
+            added += 1;
+        } else if in_hunk && line.starts_with(b"-") {
+            removed += 1;
+        }
+    }
+    (files, added, removed)
+}
+
+/// `n` with a comma every three digits, as the book writes numbers: `1,107`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (index, c) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The step folders under `root/steps`: names starting with two digits and a dash, sorted.
@@ -229,7 +282,7 @@ pub fn generate(root: &Path) -> Result<Vec<StepDiff>, String> {
         .collect()
 }
 
-/// The `.diff` files now in [`DIFFS_DIR`] (none if the folder does not exist).
+/// The `.diff` and `.stat` files now in [`DIFFS_DIR`] (none if the folder does not exist).
 fn committed(root: &Path) -> Result<Vec<String>, String> {
     let dir = root.join(DIFFS_DIR);
     if !dir.is_dir() {
@@ -238,7 +291,7 @@ fn committed(root: &Path) -> Result<Vec<String>, String> {
     Ok(files::list_dir(&dir)?
         .into_iter()
         .filter_map(|entry| entry.file_name().to_str().map(str::to_string))
-        .filter(|name| name.ends_with(".diff"))
+        .filter(|name| name.ends_with(".diff") || name.ends_with(".stat"))
         .collect())
 }
 
@@ -256,9 +309,22 @@ pub fn write_all(root: &Path) -> Result<Vec<String>, String> {
             files::write(&path, &diff.text)?;
             report.push(format!("wrote     {shown} ({} -> {})", diff.old, diff.new));
         }
+        let path = root.join(DIFFS_DIR).join(diff.stat_file_name());
+        let stat = diff.stat();
+        if !(path.is_file() && files::read(&path)? == stat.as_bytes()) {
+            files::write(&path, stat.as_bytes())?;
+            report.push(format!(
+                "wrote     {DIFFS_DIR}/{}: {}",
+                diff.stat_file_name(),
+                stat.trim_end()
+            ));
+        }
     }
     for name in committed(root)? {
-        if !diffs.iter().any(|diff| diff.file_name() == name) {
+        if !diffs
+            .iter()
+            .any(|diff| diff.file_name() == name || diff.stat_file_name() == name)
+        {
             files::remove(&root.join(DIFFS_DIR).join(&name))?;
             report.push(format!(
                 "removed   {DIFFS_DIR}/{name} (no pair of folders makes it)"
@@ -288,9 +354,20 @@ pub fn check_all(root: &Path) -> Result<(usize, Vec<String>), String> {
                 "{shown} is stale: it differs from the diff {pair} from line {line} on"
             ));
         }
+        let path = root.join(DIFFS_DIR).join(diff.stat_file_name());
+        if !(path.is_file() && files::read(&path)? == diff.stat().as_bytes()) {
+            problems.push(format!(
+                "{DIFFS_DIR}/{} is missing or stale: the diff {pair} is {}",
+                diff.stat_file_name(),
+                diff.stat().trim_end()
+            ));
+        }
     }
     for name in committed(root)? {
-        if !diffs.iter().any(|diff| diff.file_name() == name) {
+        if !diffs
+            .iter()
+            .any(|diff| diff.file_name() == name || diff.stat_file_name() == name)
+        {
             problems.push(format!(
                 "{DIFFS_DIR}/{name} is stale: no pair of folders makes it"
             ));
@@ -478,8 +555,27 @@ deleted file mode 100644
             problems,
             [
                 "book/src/diffs/runtime.diff is stale: it differs from the diff \
-              steps/02-second -> runtime from line 10 on"
+              steps/02-second -> runtime from line 10 on",
+                "book/src/diffs/runtime.stat is missing or stale: the diff \
+              steps/02-second -> runtime is 3 files changed, 1 line added, 2 removed"
             ]
         );
+    }
+
+    #[test]
+    fn the_summary_counts_files_and_lines_inside_hunks() {
+        let diff = StepDiff {
+            old: "steps/01-a".to_string(),
+            new: "steps/02-b".to_string(),
+            text:
+                b"diff --git a b\n--- a\n+++ b\n@@ -1 +1,2 @@\n x\n-y\n+++z\n+w\n\
+                    diff --git c c\nnew file mode 100644\n--- /dev/null\n+++ c\n@@ -0,0 +1 @@\n+c\n"
+                    .to_vec(),
+        };
+        assert_eq!(count_changes(&diff.text), (2, 3, 1));
+        assert_eq!(diff.stat_file_name(), "02-b.stat");
+        assert_eq!(diff.stat(), "2 files changed, 3 lines added, 1 removed\n");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(999), "999");
     }
 }

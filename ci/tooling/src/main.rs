@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tooling::{diffs, files, html, includes};
+use tooling::{diffs, figures, files, html, includes, lessons, outputs};
 
 const USAGE: &str = "\
 usage: cargo run -q -p tooling -- [--root DIR] <command>
@@ -11,9 +11,20 @@ usage: cargo run -q -p tooling -- [--root DIR] <command>
 commands:
   diffs            regenerate book/src/diffs/NN-slug.diff, the diff of every step folder
                    against the previous one, and book/src/diffs/runtime.diff, the last step
-                   folder against runtime/ (ANCHOR marker lines removed)
+                   folder against runtime/ (ANCHOR marker lines removed), each with
+                   NN-slug.stat, its one-line summary
   diffs --check    fail if a committed diff is stale, missing or extra; writes nothing
+  outputs          build and run every step's demo (each must exit 0 within 120 s) and write
+                   what it prints, normalised, to book/src/outputs/NN-slug.txt
+  outputs --check  the same, but fail if a committed output is stale, missing or extra;
+                   writes nothing
+  figures          regenerate book/src/bench/stage-NN.md, the tables that compare stages 7
+                   to 10 with the stage before, from book/src/bench/results.md
+  figures --check  fail if a benchmark figure quoted in the book is not in
+                   book/src/bench/results.md, or a stage-NN.md table is stale
   check-includes   check every {{#include}} / {{#rustdoc_include}} in book/src/**/*.md
+  check-lessons    check that every `lesson #N` in book/src is a link to its entry in
+                   appendix-bugs.md, and that the entry exists
   check-html       check that the built book (book/book/**/*.html) has no unexpanded {{#
 
 --root DIR         the repository root (default: found from the current folder upwards)";
@@ -71,6 +82,63 @@ fn run(args: &[String]) -> Result<(), String> {
             println!("diffs: all {count} up to date in {}", diffs::DIFFS_DIR);
             Ok(())
         }
+        ["outputs"] => {
+            if !outputs::COMPARED_HERE {
+                return Err(
+                    "the book shows the demos' outputs on Linux (stages 3, 9 and 10 \
+                            print figures read from /proc): regenerate them on Linux"
+                        .to_string(),
+                );
+            }
+            let generated = outputs::generate(&root, &mut |line| println!("{line}"))?;
+            for line in outputs::write_all(&root, &generated)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        ["outputs", "--check"] => {
+            let generated = outputs::generate(&root, &mut |line| println!("{line}"))?;
+            if !outputs::COMPARED_HERE {
+                println!(
+                    "outputs: all {} demos exited with status 0; their outputs are compared \
+                     on Linux only, where the book's come from",
+                    generated.len()
+                );
+                return Ok(());
+            }
+            let problems = outputs::check_all(&root, &generated)?;
+            fail_on(
+                &problems,
+                "the demo outputs the book shows are out of date; regenerate them with \
+                 `ci/outputs` (or `cargo run -q -p tooling -- outputs`), re-read the \
+                 chapters' \"Run it\" sections against them, and commit book/src/outputs",
+            )?;
+            println!(
+                "outputs: all {} demos exited with status 0, and their outputs are up to date in {}",
+                generated.len(),
+                outputs::OUTPUTS_DIR
+            );
+            Ok(())
+        }
+        ["figures"] => {
+            for line in figures::write_tables(&root)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        ["figures", "--check"] => {
+            let (count, problems) = figures::check_book(&root)?;
+            fail_on(
+                &problems,
+                "the book quotes benchmark figures that are not in the committed results",
+            )?;
+            println!(
+                "figures: all {count} figures quoted in {} pages are in {}",
+                figures::PAGES.len(),
+                figures::RESULTS
+            );
+            Ok(())
+        }
         ["check-includes"] => {
             let (count, problems) = includes::check_book(&root, &root.join("book/src"))?;
             fail_on(
@@ -78,6 +146,15 @@ fn run(args: &[String]) -> Result<(), String> {
                 "some book includes do not resolve or break the rules",
             )?;
             println!("includes: all {count} resolve");
+            Ok(())
+        }
+        ["check-lessons"] => {
+            let (count, problems) = lessons::check_book(&root, &root.join("book/src"))?;
+            fail_on(&problems, "some lessons are not links to the bugs appendix")?;
+            for (page, why) in lessons::NOT_YET {
+                println!("lessons: not checked yet: book/src/{page} ({why})");
+            }
+            println!("lessons: every lesson #N in {count} pages links to its entry");
             Ok(())
         }
         ["check-html"] => {

@@ -165,8 +165,7 @@ fn yield_storm() {
         elapsed.as_millis(),
         elapsed.as_nanos() as f64 / switches
     );
-    println!(
-        "(build with --release for figures worth comparing; `cargo run -p bench` compares stages)"
-    );
+    println!("(build with --release for figures worth comparing; to compare the stages,");
+    println!(" tokio and smol side by side: `cargo run --release -p bench -- run`)");
 }
 // ANCHOR_END: yield_storm

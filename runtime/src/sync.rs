@@ -7,6 +7,7 @@
 //! under every interleaving of its threads that can happen (see the book's
 //! chapter "How we know it works").
 
+// ANCHOR: sync
 #[cfg(not(loom))]
 pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
 #[cfg(not(loom))]
@@ -18,6 +19,7 @@ pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, fence};
 pub(crate) use shim::{Condvar, Mutex, MutexGuard};
 #[cfg(loom)]
 pub(crate) use std::sync::atomic::Ordering;
+// ANCHOR_END: sync
 
 /// loom's locks with parking_lot's interface: no poisoning, a condition
 /// variable that waits on a `&mut` guard, and `MutexGuard::unlocked`.

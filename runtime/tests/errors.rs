@@ -22,6 +22,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// returns it. The receive after that has nothing to read: it must wait,
 /// so the `timeout` around it fires, rather than retry for ever with the
 /// error bit still set.
+// ANCHOR: udp_error
 #[test]
 fn a_receive_after_an_error_waits_for_the_next_event() {
     watchdog(LIMIT, "a receive after a reported error", || {
@@ -66,6 +67,7 @@ fn a_receive_after_an_error_waits_for_the_next_event() {
         })
     });
 }
+// ANCHOR_END: udp_error
 
 /// Lesson #14. 100,000 tasks each wait in `accept` on one listener, under
 /// a 1 ms timeout, and give up. Each gives its place among the listener's

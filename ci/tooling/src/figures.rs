@@ -36,6 +36,7 @@ pub const PAGES: &[&str] = &[
     "08-local-queues.md",
     "09-spinning.md",
     "10-one-allocation.md",
+    "runtime.md",
     "how-fast.md",
 ];
 

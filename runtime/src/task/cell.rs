@@ -165,3 +165,60 @@ where
     }
 }
 // ANCHOR_END: wake
+
+/// Model tests, run by loom under every interleaving (see `task/state.rs`).
+#[cfg(all(test, loom))]
+mod model {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::sync::Mutex;
+    use crate::task::Task;
+
+    /// A ready queue for one task, and nothing else of an executor.
+    #[derive(Default)]
+    struct Queue(Mutex<Vec<Arc<Task>>>);
+
+    impl Schedule for Queue {
+        fn schedule(&self, task: Arc<Task>) {
+            self.0.lock().push(task);
+        }
+
+        fn release(&self, _key: usize) {}
+    }
+
+    // ANCHOR: loom_abort
+    /// `JoinHandle::abort` on one thread, while a worker runs the task it
+    /// has just popped from the queue. The abort is never lost: that run
+    /// drops the future, or the task is queued again and the next run does.
+    /// Take `publish` out of `abort` and loom finds the interleaving Miri
+    /// once found: the run misses the flag, the wake changes nothing (the
+    /// task was already queued), and the task waits for ever, not aborted.
+    #[test]
+    fn loom_an_abort_is_seen_by_this_run_or_the_next() {
+        ::loom::model(|| {
+            let queue = Arc::new(Queue::default());
+            // A new task is created queued: this one has just been popped.
+            let task = TaskCell::new(0, std::future::pending::<()>(), queue.clone());
+            let aborter = {
+                let task = task.clone();
+                ::loom::thread::spawn(move || JoinTarget::abort(task))
+            };
+            task.clone().run();
+            aborter.join().unwrap();
+            // Whatever was queued again runs, as a worker would run it.
+            loop {
+                let next = queue.0.lock().pop();
+                let Some(next) = next else { break };
+                next.run();
+            }
+            let cancelled =
+                matches!(&*task.output.lock(), Slot::Finished(Err(e)) if e.is_cancelled());
+            assert!(
+                cancelled,
+                "the abort was lost: the task will never run again"
+            );
+        });
+    }
+    // ANCHOR_END: loom_abort
+}

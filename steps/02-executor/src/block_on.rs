@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::executor::Executor;
+use crate::executor::{self, Executor};
 
 // ANCHOR: signal
 /// A flag that one thread waits on and any thread can raise.
@@ -91,15 +91,19 @@ impl Wake for MainWaker {
 /// assert_eq!(handle.unwrap(), 42);
 /// ```
 pub fn block_on<F: Future>(future: F) -> F::Output {
+    executor::assert_can_block();
     let executor = Executor::new();
-    // Makes `spawn` find this executor; shuts it down when dropped.
-    let _enter = executor.enter();
+    // Makes `spawn` find this executor until `block_on` returns.
+    let _context = executor::enter(&executor);
+    // Dropped first: shuts the executor down, whether `block_on` returns
+    // or unwinds, while `spawn` on this thread still finds it.
+    let _shutdown = ShutdownGuard(executor.clone());
     // The future must not move once polled: pin it on this stack frame.
     let mut future = pin!(future);
 
     let main_waker = Arc::new(MainWaker {
         woken: AtomicBool::new(true),
-        signal: executor.signal.clone(),
+        signal: executor.signal().clone(),
     });
     let waker = Waker::from(main_waker.clone());
     let mut cx = Context::from_waker(&waker);
@@ -117,7 +121,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
             // Nothing to do: sleep until a task is queued or the main
             // future is woken. Both raise the signal *after* making their
             // change, so a change we did not see leaves the signal raised.
-            executor.signal.wait();
+            executor.signal().wait();
         }
     }
 }
@@ -125,3 +129,14 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// How many tasks `block_on` runs before it looks at the main future again.
 const BUDGET: usize = 64;
 // ANCHOR_END: block_on
+
+// ANCHOR: shutdown_guard
+/// Shuts its executor down when dropped.
+struct ShutdownGuard(Arc<Executor>);
+
+impl Drop for ShutdownGuard {
+    fn drop(&mut self) {
+        self.0.shutdown();
+    }
+}
+// ANCHOR_END: shutdown_guard

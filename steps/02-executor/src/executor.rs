@@ -1,6 +1,24 @@
 //! The executor: the ready queue, the set of live tasks, and `spawn`.
+//!
+//! This file holds what every part of the executor shares: the `Executor`
+//! itself, how a task is spawned, and how a woken task is queued. The parts
+//! each have a file:
+//!
+//! - [`context`]: which executor the current thread belongs to;
+//! - [`shutdown`]: dropping the tasks.
+//!
+//! # Locks
+//!
+//! The state lock (`Executor::state`) and a task's output are taken one at
+//! a time: nothing else is taken while one is held.
+//! Wakers are called with no lock held, since waking a task takes the
+//! state lock.
 
-use std::cell::RefCell;
+mod context;
+mod shutdown;
+
+pub(crate) use context::{assert_can_block, current, enter};
+
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -12,16 +30,18 @@ use slab::Slab;
 
 use crate::block_on::Signal;
 use crate::join::{self, JoinHandle};
-use crate::task::Task;
+use crate::task::{Schedule, Task};
 
 // ANCHOR: executor
 /// A single-threaded executor: it owns the tasks, and `block_on` runs them.
 pub(crate) struct Executor {
+    /// The ready queue and the live tasks.
     state: Mutex<State>,
     /// Raised whenever a task is queued, so that a parked `block_on` wakes.
-    pub(crate) signal: Arc<Signal>,
+    signal: Arc<Signal>,
 }
 
+/// The ready queue and the live tasks, guarded by `Executor::state`.
 struct State {
     /// Tasks that were woken and wait for their turn to be polled.
     ready_queue: VecDeque<Arc<Task>>,
@@ -29,17 +49,10 @@ struct State {
     /// for a waker is referenced only by that waker and here; at shutdown
     /// this is how we find it and drop its future.
     tasks: Slab<Arc<Task>>,
-    /// Set by `shutdown`: from then on nothing is queued or spawned.
+    /// Set when shutdown begins: from then on nothing is queued or spawned.
     shut_down: bool,
 }
 // ANCHOR_END: executor
-
-// ANCHOR: current
-thread_local! {
-    /// The executor of the `block_on` running on this thread, if any.
-    static CURRENT: RefCell<Option<Arc<Executor>>> = const { RefCell::new(None) };
-}
-// ANCHOR_END: current
 
 // ANCHOR: spawn
 /// Spawns `future` as a new task on the current runtime and returns a
@@ -66,7 +79,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let executor = CURRENT.with(|current| current.borrow().clone()).expect(
+    let executor = current().expect(
         "spawn called outside of a runtime: call it from inside block_on or from a spawned task",
     );
     executor.spawn(future)
@@ -74,6 +87,8 @@ where
 // ANCHOR_END: spawn
 
 impl Executor {
+    // ANCHOR: new
+    /// A new executor, with no task yet.
     pub(crate) fn new() -> Arc<Executor> {
         Arc::new(Executor {
             state: Mutex::new(State {
@@ -84,27 +99,15 @@ impl Executor {
             signal: Arc::new(Signal::new()),
         })
     }
+    // ANCHOR_END: new
 
-    // ANCHOR: enter
-    /// Makes this the current thread's executor until the guard is dropped;
-    /// dropping the guard shuts the executor down.
-    pub(crate) fn enter(self: &Arc<Self>) -> Enter {
-        CURRENT.with(|current| {
-            let mut current = current.borrow_mut();
-            assert!(
-                current.is_none(),
-                "block_on called from inside a runtime: a task must not block \
-                 the thread it runs on; use .await instead"
-            );
-            *current = Some(self.clone());
-        });
-        Enter {
-            executor: self.clone(),
-        }
+    /// The signal that a queued task raises, for `block_on` to wait on.
+    pub(crate) fn signal(&self) -> &Arc<Signal> {
+        &self.signal
     }
-    // ANCHOR_END: enter
 
     // ANCHOR: executor_spawn
+    /// Spawns `future` as a task on this executor.
     fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -137,18 +140,7 @@ impl Executor {
     }
     // ANCHOR_END: executor_spawn
 
-    // ANCHOR: schedule
-    /// Puts a woken task at the back of the ready queue.
-    pub(crate) fn schedule(&self, task: Arc<Task>) {
-        let mut state = self.state.lock();
-        if state.shut_down {
-            return; // its future is being dropped; there is nothing to run
-        }
-        state.ready_queue.push_back(task);
-        drop(state);
-        self.signal.notify();
-    }
-
+    // ANCHOR: run_ready_tasks
     /// Polls up to `budget` tasks from the ready queue; returns how many.
     pub(crate) fn run_ready_tasks(&self, budget: usize) -> usize {
         for ran in 0..budget {
@@ -161,46 +153,30 @@ impl Executor {
         }
         budget
     }
+    // ANCHOR_END: run_ready_tasks
+}
 
-    /// Forgets a task that has completed.
-    pub(crate) fn remove(&self, key: usize) {
-        self.state.lock().tasks.remove(key);
+/// What a task asks of the executor that runs it: the one place where the
+/// task layer calls back up into the executor.
+impl Schedule for Executor {
+    // ANCHOR: schedule
+    /// Puts a woken task at the back of the ready queue.
+    fn schedule(&self, task: Arc<Task>) {
+        let mut state = self.state.lock();
+        if state.shut_down {
+            return; // its future is being dropped; there is nothing to run
+        }
+        state.ready_queue.push_back(task);
+        drop(state);
+        self.signal.notify();
     }
     // ANCHOR_END: schedule
 
-    // ANCHOR: shutdown
-    /// Drops every task that has not completed.
-    ///
-    /// The futures are dropped after the lock is released, because dropping
-    /// one may wake or spawn tasks, which takes the lock again.
-    fn shutdown(&self) {
-        let (ready_queue, tasks) = {
-            let mut state = self.state.lock();
-            state.shut_down = true;
-            (
-                std::mem::take(&mut state.ready_queue),
-                std::mem::take(&mut state.tasks),
-            )
-        };
-        drop(ready_queue);
-        for (_, task) in tasks {
-            task.drop_future();
-        }
+    // ANCHOR: remove
+    /// Forgets a task that has completed. A key that names no task (taken
+    /// at shutdown) changes nothing.
+    fn release(&self, key: usize) {
+        self.state.lock().tasks.try_remove(key);
     }
-    // ANCHOR_END: shutdown
+    // ANCHOR_END: remove
 }
-
-// ANCHOR: enter_guard
-/// Returned by [`Executor::enter`]: while it lives, `spawn` on this thread
-/// reaches the executor.
-pub(crate) struct Enter {
-    executor: Arc<Executor>,
-}
-
-impl Drop for Enter {
-    fn drop(&mut self) {
-        self.executor.shutdown();
-        CURRENT.with(|current| current.borrow_mut().take());
-    }
-}
-// ANCHOR_END: enter_guard

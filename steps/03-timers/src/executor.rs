@@ -1,11 +1,32 @@
 //! The executor: the ready queue, the set of live tasks, and `spawn`.
+//!
+//! This file holds what every part of the executor shares: the `Executor`
+//! itself, how a task is spawned, and how a woken task is queued. The parts
+//! each have a file:
+//!
+//! - [`context`]: which executor the current thread belongs to;
+//! - [`timekeeper`]: the timers;
+//! - [`shutdown`]: dropping the tasks.
+//!
+//! # Locks
+//!
+//! A thread that holds one of these locks may take only the ones listed
+//! after it, never one before: the state lock (`Executor::state`), the
+//! timer queue. The other lock (a task's output) is a leaf: nothing else
+//! is taken while it is held.
+//! Wakers are called with no lock held, since waking a task takes the
+//! state lock.
 
-use std::cell::RefCell;
+mod context;
+mod shutdown;
+mod timekeeper;
+
+pub(crate) use context::{assert_can_block, current, enter};
+
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures::FutureExt;
 use parking_lot::Mutex;
@@ -13,19 +34,21 @@ use slab::Slab;
 
 use crate::block_on::Signal;
 use crate::join::{self, JoinHandle};
-use crate::task::Task;
+use crate::task::{Schedule, Task};
 use crate::timer_queue::TimerQueue;
 
 // ANCHOR: executor
 /// A single-threaded executor: it owns the tasks, and `block_on` runs them.
 pub(crate) struct Executor {
+    /// The ready queue and the live tasks.
     state: Mutex<State>,
     /// Raised whenever a task is queued, so that a parked `block_on` wakes.
-    pub(crate) signal: Arc<Signal>,
+    signal: Arc<Signal>,
     /// The deadlines that sleeping tasks wait for.
-    pub(crate) timers: Mutex<TimerQueue>,
+    timers: Mutex<TimerQueue>,
 }
 
+/// The ready queue and the live tasks, guarded by `Executor::state`.
 struct State {
     /// Tasks that were woken and wait for their turn to be polled.
     ready_queue: VecDeque<Arc<Task>>,
@@ -33,15 +56,10 @@ struct State {
     /// for a waker is referenced only by that waker and here; at shutdown
     /// this is how we find it and drop its future.
     tasks: Slab<Arc<Task>>,
-    /// Set by `shutdown`: from then on nothing is queued or spawned.
+    /// Set when shutdown begins: from then on nothing is queued or spawned.
     shut_down: bool,
 }
 // ANCHOR_END: executor
-
-thread_local! {
-    /// The executor of the `block_on` running on this thread, if any.
-    static CURRENT: RefCell<Option<Arc<Executor>>> = const { RefCell::new(None) };
-}
 
 // ANCHOR: spawn
 /// Spawns `future` as a new task on the current runtime and returns a
@@ -68,7 +86,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let executor = Executor::current().expect(
+    let executor = current().expect(
         "spawn called outside of a runtime: call it from inside block_on or from a spawned task",
     );
     executor.spawn(future)
@@ -76,6 +94,8 @@ where
 // ANCHOR_END: spawn
 
 impl Executor {
+    // ANCHOR: new
+    /// A new executor, with no task yet.
     pub(crate) fn new() -> Arc<Executor> {
         Arc::new(Executor {
             state: Mutex::new(State {
@@ -87,30 +107,15 @@ impl Executor {
             timers: Mutex::new(TimerQueue::default()),
         })
     }
+    // ANCHOR_END: new
 
-    /// The executor of the `block_on` running on this thread, if any.
-    pub(crate) fn current() -> Option<Arc<Executor>> {
-        CURRENT.with(|current| current.borrow().clone())
-    }
-
-    /// Makes this the current thread's executor until the guard is dropped;
-    /// dropping the guard shuts the executor down.
-    pub(crate) fn enter(self: &Arc<Self>) -> Enter {
-        CURRENT.with(|current| {
-            let mut current = current.borrow_mut();
-            assert!(
-                current.is_none(),
-                "block_on called from inside a runtime: a task must not block \
-                 the thread it runs on; use .await instead"
-            );
-            *current = Some(self.clone());
-        });
-        Enter {
-            executor: self.clone(),
-        }
+    /// The signal that a queued task raises, for `block_on` to wait on.
+    pub(crate) fn signal(&self) -> &Arc<Signal> {
+        &self.signal
     }
 
     // ANCHOR: executor_spawn
+    /// Spawns `future` as a task on this executor.
     fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -143,18 +148,7 @@ impl Executor {
     }
     // ANCHOR_END: executor_spawn
 
-    // ANCHOR: schedule
-    /// Puts a woken task at the back of the ready queue.
-    pub(crate) fn schedule(&self, task: Arc<Task>) {
-        let mut state = self.state.lock();
-        if state.shut_down {
-            return; // its future is being dropped; there is nothing to run
-        }
-        state.ready_queue.push_back(task);
-        drop(state);
-        self.signal.notify();
-    }
-
+    // ANCHOR: run_ready_tasks
     /// Polls up to `budget` tasks from the ready queue; returns how many.
     pub(crate) fn run_ready_tasks(&self, budget: usize) -> usize {
         for ran in 0..budget {
@@ -167,68 +161,30 @@ impl Executor {
         }
         budget
     }
+    // ANCHOR_END: run_ready_tasks
+}
 
+/// What a task asks of the executor that runs it: the one place where the
+/// task layer calls back up into the executor.
+impl Schedule for Executor {
+    // ANCHOR: schedule
+    /// Puts a woken task at the back of the ready queue.
+    fn schedule(&self, task: Arc<Task>) {
+        let mut state = self.state.lock();
+        if state.shut_down {
+            return; // its future is being dropped; there is nothing to run
+        }
+        state.ready_queue.push_back(task);
+        drop(state);
+        self.signal.notify();
+    }
     // ANCHOR_END: schedule
 
-    // ANCHOR: fire_timers
-    /// Wakes every task whose deadline has passed.
-    ///
-    /// The wakers are called after the lock is released: waking a task
-    /// takes the executor's lock, and a woken task may sleep again.
-    pub(crate) fn fire_expired_timers(&self) {
-        let expired = self.timers.lock().take_expired(Instant::now());
-        for waker in expired {
-            waker.wake();
-        }
-    }
-
-    /// When the earliest pending timer is due, if there is one.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.timers.lock().next_deadline()
-    }
-    // ANCHOR_END: fire_timers
-
     // ANCHOR: remove
-    /// Forgets a task that has completed.
-    pub(crate) fn remove(&self, key: usize) {
-        self.state.lock().tasks.remove(key);
+    /// Forgets a task that has completed. A key that names no task (taken
+    /// at shutdown) changes nothing.
+    fn release(&self, key: usize) {
+        self.state.lock().tasks.try_remove(key);
     }
     // ANCHOR_END: remove
-
-    // ANCHOR: shutdown
-    /// Drops every task that has not completed.
-    ///
-    /// The futures are dropped after the lock is released, because dropping
-    /// one may wake or spawn tasks, which takes the lock again.
-    fn shutdown(&self) {
-        let (ready_queue, tasks) = {
-            let mut state = self.state.lock();
-            state.shut_down = true;
-            (
-                std::mem::take(&mut state.ready_queue),
-                std::mem::take(&mut state.tasks),
-            )
-        };
-        drop(ready_queue);
-        // Pending timers hold wakers, and so tasks: let them go too.
-        let timers = std::mem::take(&mut *self.timers.lock());
-        drop(timers);
-        for (_, task) in tasks {
-            task.drop_future();
-        }
-    }
-    // ANCHOR_END: shutdown
-}
-
-/// Returned by [`Executor::enter`]: while it lives, `spawn` on this thread
-/// reaches the executor.
-pub(crate) struct Enter {
-    executor: Arc<Executor>,
-}
-
-impl Drop for Enter {
-    fn drop(&mut self) {
-        self.executor.shutdown();
-        CURRENT.with(|current| current.borrow_mut().take());
-    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::executor::Executor;
+use crate::executor::{self, Executor};
 use crate::timer_queue::TimerKey;
 
 // ANCHOR: sleep
@@ -56,7 +56,7 @@ impl Future for Sleep {
         }
         // Polled again: keep the one entry, with this poll's waker.
         if let Some((executor, key)) = &self.entry
-            && executor.timers.lock().update(*key, cx.waker())
+            && executor.update_timer(*key, cx.waker())
         {
             return Poll::Pending;
         }
@@ -64,12 +64,9 @@ impl Future for Sleep {
         // entry is gone while the deadline is still ahead: the runtime it
         // was registered with has shut down, and its timers with it, so
         // register with the one polling it now.)
-        let executor = Executor::current()
+        let executor = executor::current()
             .expect("a Sleep was polled outside of a runtime: await it inside block_on");
-        let key = executor
-            .timers
-            .lock()
-            .insert(self.deadline, cx.waker().clone());
+        let key = executor.add_timer(self.deadline, cx.waker().clone());
         self.entry = Some((executor, key));
         Poll::Pending
     }
@@ -89,7 +86,7 @@ impl std::fmt::Debug for Sleep {
 impl Sleep {
     fn deregister(&mut self) {
         if let Some((executor, key)) = self.entry.take() {
-            executor.timers.lock().remove(key);
+            executor.remove_timer(key);
         }
     }
 }
@@ -108,11 +105,9 @@ mod tests {
     use std::future::poll_fn;
 
     fn pending_timers() -> usize {
-        Executor::current()
+        executor::current()
             .expect("inside block_on")
-            .timers
-            .lock()
-            .len()
+            .pending_timers()
     }
 
     /// Lesson #7: a sleep polled 1,000 times holds one entry, and a dropped

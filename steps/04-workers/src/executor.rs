@@ -1,37 +1,76 @@
 //! The executor: worker threads, the ready queue they share, the set of
 //! live tasks, and `spawn`.
+//!
+//! This file holds what every part of the executor shares: the `Executor`
+//! itself, how a task is spawned, and how a woken task is queued and a
+//! worker woken for it. The parts each have a file:
+//!
+//! - [`context`]: which executor the current thread belongs to;
+//! - [`worker`]: a worker thread's loop, where it finds work, and how it
+//!   parks;
+//! - [`timekeeper`]: the worker that waits for the next deadline, and the
+//!   timers;
+//! - [`shutdown`]: stopping the workers and dropping the tasks.
+//!
+//! # Locks
+//!
+//! A thread that holds one of these locks may take only the ones listed
+//! after it, never one before: the state lock (`Executor::state`), the
+//! timer queue. The other lock (a task's output) is a leaf: nothing else
+//! is taken while it is held.
+//! Wakers are called with no lock held, since waking a task takes the
+//! state lock.
 
-use std::cell::RefCell;
+mod context;
+mod shutdown;
+mod timekeeper;
+mod worker;
+
+pub(crate) use context::{assert_can_block, current, enter};
+
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::thread;
-use std::time::Instant;
 
 use futures::FutureExt;
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use parking_lot::{Condvar, Mutex};
 use slab::Slab;
 
+use crate::idle::Idle;
 use crate::join::{self, JoinHandle};
-use crate::task::Task;
-use crate::timer_queue::{TimerKey, TimerQueue};
+use crate::task::{Schedule, Task};
+use crate::timer_queue::TimerQueue;
 
 // ANCHOR: executor
 /// A multi-threaded executor: worker threads take tasks from one shared
 /// ready queue and poll them.
 pub(crate) struct Executor {
+    /// The ready queue, the live tasks, and who sleeps where; see [`State`]
+    /// for what it guarantees.
     state: Mutex<State>,
     /// Idle workers wait here for a task.
     workers_condvar: Condvar,
     /// The timekeeper waits here for a task or the next deadline.
     timekeeper_condvar: Condvar,
     /// The deadlines that sleeping tasks wait for.
-    pub(crate) timers: Mutex<TimerQueue>,
+    timers: Mutex<TimerQueue>,
     /// The worker threads, joined at shutdown.
     threads: Mutex<Vec<thread::JoinHandle<()>>>,
 }
 
+/// The ready queue, the live tasks, and where the idle workers are,
+/// guarded by `Executor::state`.
+///
+/// It holds these invariants:
+///
+/// - A worker parks (on `workers_condvar` or `timekeeper_condvar`) only after
+///   it has seen the ready queue empty, with this lock held; whoever queues
+///   a task takes this lock to wake one. So no task waits in the queue
+///   while every worker sleeps.
+/// - At most one worker is the timekeeper: `timekeeper_parked` is set
+///   only by a worker that found it unset, under this lock.
 struct State {
     /// Tasks that were woken and wait for their turn to be polled.
     ready_queue: VecDeque<Arc<Task>>,
@@ -39,24 +78,20 @@ struct State {
     /// for a waker is referenced only by that waker and here; at shutdown
     /// this is how we find it and drop its future.
     tasks: Slab<Arc<Task>>,
-    /// Set by `shutdown`: from then on nothing is queued or spawned.
+    /// Set when shutdown begins: from then on nothing is queued or spawned.
     shut_down: bool,
-    /// How many workers wait on `workers_condvar` and were not notified.
-    idle_workers: usize,
-    /// How many workers were notified and have not woken up yet. Counting
-    /// them apart is what keeps a second task from "waking" a worker that
-    /// an earlier notification already woke, while another one sleeps on.
-    notified_workers: usize,
+    /// Workers parked on `workers_condvar`.
+    idle_workers: Idle,
     /// Whether a worker waits on `timekeeper_condvar`, with the earliest
     /// deadline as its timeout. At most one does: the timekeeper.
     timekeeper_parked: bool,
 }
 // ANCHOR_END: executor
 
-thread_local! {
-    /// The executor this thread belongs to: set on worker threads, and on
-    /// the thread running `block_on`.
-    static CURRENT: RefCell<Option<Arc<Executor>>> = const { RefCell::new(None) };
+impl AsMut<Idle> for State {
+    fn as_mut(&mut self) -> &mut Idle {
+        &mut self.idle_workers
+    }
 }
 
 // ANCHOR: spawn
@@ -84,7 +119,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let executor = Executor::current().expect(
+    let executor = current().expect(
         "spawn called outside of a runtime: call it from inside block_on or from a spawned task",
     );
     executor.spawn(future)
@@ -104,8 +139,7 @@ impl Executor {
                 ready_queue: VecDeque::new(),
                 tasks: Slab::new(),
                 shut_down: false,
-                idle_workers: 0,
-                notified_workers: 0,
+                idle_workers: Idle::default(),
                 timekeeper_parked: false,
             }),
             workers_condvar: Condvar::new(),
@@ -114,44 +148,14 @@ impl Executor {
             threads: Mutex::new(Vec::new()),
         });
         for index in 0..worker_threads.max(1) {
-            let worker = executor.clone();
-            let thread = thread::Builder::new()
-                .name(format!("runtime-worker-{index}"))
-                .spawn(move || {
-                    CURRENT.with(|current| *current.borrow_mut() = Some(worker.clone()));
-                    worker.run_worker();
-                    CURRENT.with(|current| current.borrow_mut().take());
-                })
-                .unwrap_or_else(|error| panic!("failed to start a worker thread: {error}"));
-            executor.threads.lock().push(thread);
+            worker::start(&executor, index);
         }
         executor
     }
     // ANCHOR_END: new
 
-    /// The executor this thread belongs to, if any.
-    pub(crate) fn current() -> Option<Arc<Executor>> {
-        CURRENT.with(|current| current.borrow().clone())
-    }
-
-    /// Makes this the current thread's executor until the guard is dropped;
-    /// dropping the guard shuts the executor down.
-    pub(crate) fn enter(self: &Arc<Self>) -> Enter {
-        CURRENT.with(|current| {
-            let mut current = current.borrow_mut();
-            assert!(
-                current.is_none(),
-                "block_on called from inside a runtime: a task must not block \
-                 the thread it runs on; use .await instead"
-            );
-            *current = Some(self.clone());
-        });
-        Enter {
-            executor: self.clone(),
-        }
-    }
-
     // ANCHOR: executor_spawn
+    /// Spawns `future` as a task on this executor.
     fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -183,19 +187,6 @@ impl Executor {
     }
     // ANCHOR_END: executor_spawn
 
-    // ANCHOR: schedule
-    // ANCHOR: schedule_task
-    /// Puts a woken task at the back of the ready queue.
-    pub(crate) fn schedule(&self, task: Arc<Task>) {
-        let mut state = self.state.lock();
-        if state.shut_down {
-            return; // its future is being dropped; there is nothing to run
-        }
-        state.ready_queue.push_back(task);
-        self.wake_one_worker(&mut state);
-    }
-    // ANCHOR_END: schedule_task
-
     // ANCHOR: wake_one_worker
     /// Wakes one idle worker for a task just queued: a worker parked on
     /// the condvar if there is one, else the timekeeper. Only one: the
@@ -204,190 +195,35 @@ impl Executor {
     /// It is called with the lock held, and a worker checks the queue and
     /// parks under that same lock, so the wake cannot fall between the two.
     fn wake_one_worker(&self, state: &mut State) {
-        if !self.notify_idle_worker(state) && state.timekeeper_parked {
-            self.timekeeper_condvar.notify_one();
+        if !state.idle_workers.notify_one(&self.workers_condvar) {
+            self.wake_timekeeper(state);
         }
-    }
-
-    /// Wakes one worker parked on `workers_condvar`, if there is one that
-    /// has not been notified already.
-    fn notify_idle_worker(&self, state: &mut State) -> bool {
-        if state.idle_workers == 0 {
-            return false;
-        }
-        state.idle_workers -= 1;
-        state.notified_workers += 1;
-        self.workers_condvar.notify_one();
-        true
     }
     // ANCHOR_END: wake_one_worker
+}
+
+/// What a task asks of the executor that runs it: the one place where the
+/// task layer calls back up into the executor.
+impl Schedule for Executor {
+    // ANCHOR: schedule
+    // ANCHOR: schedule_task
+    /// Puts a woken task at the back of the ready queue.
+    fn schedule(&self, task: Arc<Task>) {
+        let mut state = self.state.lock();
+        if state.shut_down {
+            return; // its future is being dropped; there is nothing to run
+        }
+        state.ready_queue.push_back(task);
+        self.wake_one_worker(&mut state);
+    }
+    // ANCHOR_END: schedule_task
     // ANCHOR_END: schedule
 
-    // ANCHOR: worker
-    // ANCHOR: run_worker
-    /// The loop of a worker thread: fire due timers, run a task, repeat;
-    /// park when there is nothing to do; return at shutdown.
-    fn run_worker(&self) {
-        loop {
-            // Every turn, so that busy workers fire timers too (lesson #7).
-            self.fire_expired_timers();
-            match self.next_task() {
-                Some(task) => task.run(),
-                None => return,
-            }
-        }
-    }
-    // ANCHOR_END: run_worker
-
-    // ANCHOR: next_task
-    /// The next task to run, parking until there is one. `None` at shutdown.
-    fn next_task(&self) -> Option<Arc<Task>> {
-        let mut state = self.state.lock();
-        loop {
-            if state.shut_down {
-                return None;
-            }
-            if let Some(task) = state.ready_queue.pop_front() {
-                return Some(task);
-            }
-            if !state.timekeeper_parked {
-                self.park_timekeeper(&mut state);
-            } else {
-                state.idle_workers += 1;
-                self.workers_condvar.wait(&mut state);
-                // Woken by a notification, or spuriously: either way, this
-                // worker is no longer counted as idle.
-                if state.notified_workers > 0 {
-                    state.notified_workers -= 1;
-                } else {
-                    state.idle_workers -= 1;
-                }
-            }
-        }
-    }
-    // ANCHOR_END: next_task
-
-    // ANCHOR: park_timekeeper
-    /// Parks as the timekeeper: until a task is queued, a new earliest
-    /// deadline arrives, or the earliest deadline passes. Then fires the
-    /// timers that are due.
-    fn park_timekeeper(&self, state: &mut MutexGuard<'_, State>) {
-        state.timekeeper_parked = true;
-        match self.next_deadline() {
-            Some(deadline) => {
-                self.timekeeper_condvar.wait_until(state, deadline);
-            }
-            None => self.timekeeper_condvar.wait(state),
-        }
-        state.timekeeper_parked = false;
-        // Leaving the role: if other workers are parked, one of them takes
-        // it over, or no one would wait for the next deadline while this
-        // worker runs a long task. (Done whether a timer is pending or not:
-        // one rule, at the price of a wake that may find nothing to do.)
-        self.notify_idle_worker(state);
-        // Waking tasks takes the state lock: fire the timers without it.
-        MutexGuard::unlocked(state, || self.fire_expired_timers());
-    }
-    // ANCHOR_END: park_timekeeper
-    // ANCHOR_END: worker
-
-    // ANCHOR: fire_timers
-    /// Wakes every task whose deadline has passed.
-    ///
-    /// The wakers are called after the lock is released: waking a task
-    /// takes the executor's lock, and a woken task may sleep again.
-    pub(crate) fn fire_expired_timers(&self) {
-        let expired = self.timers.lock().take_expired(Instant::now());
-        for waker in expired {
-            waker.wake();
-        }
-    }
-
-    /// When the earliest pending timer is due, if there is one.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.timers.lock().next_deadline()
-    }
-
-    // ANCHOR: add_timer
-    /// Adds a timer. If it is now the earliest, the timekeeper may be
-    /// parked with a later timeout: wake it so it waits for this one.
-    pub(crate) fn add_timer(&self, deadline: Instant, waker: std::task::Waker) -> TimerKey {
-        let (key, earliest) = {
-            let mut timers = self.timers.lock();
-            let key = timers.insert(deadline, waker);
-            (key, timers.next_deadline() == Some(deadline))
-        };
-        if earliest {
-            // The timekeeper reads the deadline and parks under the state
-            // lock, so it either saw this timer or gets this notification.
-            let state = self.state.lock();
-            if state.timekeeper_parked {
-                self.timekeeper_condvar.notify_one();
-            }
-        }
-        key
-    }
-    // ANCHOR_END: add_timer
-    // ANCHOR_END: fire_timers
-
     // ANCHOR: remove
-    /// Forgets a task that has completed.
-    pub(crate) fn remove(&self, key: usize) {
-        self.state.lock().tasks.remove(key);
+    /// Forgets a task that has completed. A key that names no task (taken
+    /// at shutdown) changes nothing.
+    fn release(&self, key: usize) {
+        self.state.lock().tasks.try_remove(key);
     }
     // ANCHOR_END: remove
-
-    // ANCHOR: shutdown
-    /// Stops the workers, then drops every task that has not completed.
-    ///
-    /// The futures are dropped after the workers have exited, so none is
-    /// being polled, and after the lock is released, because dropping one
-    /// may wake or spawn tasks, which takes the lock again.
-    fn shutdown(&self) {
-        {
-            let mut state = self.state.lock();
-            state.shut_down = true;
-            self.workers_condvar.notify_all();
-            self.timekeeper_condvar.notify_all();
-        }
-        let threads = std::mem::take(&mut *self.threads.lock());
-        let mut worker_panicked = false;
-        for thread in threads {
-            worker_panicked |= thread.join().is_err();
-        }
-
-        let (ready_queue, tasks) = {
-            let mut state = self.state.lock();
-            (
-                std::mem::take(&mut state.ready_queue),
-                std::mem::take(&mut state.tasks),
-            )
-        };
-        drop(ready_queue);
-        // Pending timers hold wakers, and so tasks: let them go too.
-        let timers = std::mem::take(&mut *self.timers.lock());
-        drop(timers);
-        for (_, task) in tasks {
-            task.drop_future();
-        }
-        // Task panics are caught; a worker can only panic through a bug in
-        // this crate. Say so, unless this thread is already unwinding.
-        if worker_panicked && !thread::panicking() {
-            panic!("a runtime worker thread panicked");
-        }
-    }
-    // ANCHOR_END: shutdown
-}
-
-/// Returned by [`Executor::enter`]: while it lives, `spawn` on this thread
-/// reaches the executor.
-pub(crate) struct Enter {
-    executor: Arc<Executor>,
-}
-
-impl Drop for Enter {
-    fn drop(&mut self) {
-        self.executor.shutdown();
-        CURRENT.with(|current| current.borrow_mut().take());
-    }
 }

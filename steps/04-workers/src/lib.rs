@@ -8,6 +8,7 @@
 
 mod block_on;
 mod executor;
+mod idle;
 mod join;
 pub mod task;
 pub mod time;

@@ -81,22 +81,9 @@ impl TimerQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
+    use crate::test_util::counting_waker;
+    use std::sync::atomic::Ordering;
     use std::time::Duration;
-
-    struct CountWakes(AtomicUsize);
-    impl Wake for CountWakes {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counting_waker() -> (Arc<CountWakes>, Waker) {
-        let count = Arc::new(CountWakes(AtomicUsize::new(0)));
-        (count.clone(), Waker::from(count))
-    }
 
     #[test]
     fn expired_timers_come_out_in_deadline_order() {

@@ -8,7 +8,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::executor::Executor;
+use crate::executor::{self, Executor};
 
 // ANCHOR: signal
 /// A flag that one thread waits on and any thread can raise.
@@ -84,10 +84,14 @@ impl Wake for Signal {
 /// assert_eq!(handle.unwrap(), 42);
 /// ```
 pub fn block_on<F: Future>(future: F) -> F::Output {
+    executor::assert_can_block();
     let worker_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let executor = Executor::new(worker_threads);
-    // Makes `spawn` find this executor; shuts it down when dropped.
-    let _enter = executor.enter();
+    // Makes `spawn` find this executor until `block_on` returns.
+    let _context = executor::enter(&executor);
+    // Dropped first: shuts the executor down, whether `block_on` returns
+    // or unwinds, while `spawn` on this thread still finds it.
+    let _shutdown = ShutdownGuard(executor);
     // The future must not move once polled: pin it on this stack frame.
     let mut future = pin!(future);
 
@@ -105,3 +109,12 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 // ANCHOR_END: block_on
+
+/// Shuts its executor down when dropped.
+struct ShutdownGuard(Arc<Executor>);
+
+impl Drop for ShutdownGuard {
+    fn drop(&mut self) {
+        self.0.shutdown();
+    }
+}

@@ -9,10 +9,13 @@
 
 mod block_on;
 mod executor;
+mod idle;
 mod join;
 pub mod net;
 pub mod reactor;
 pub mod task;
+#[cfg(test)]
+mod test_util;
 pub mod time;
 mod timer_queue;
 

@@ -2,35 +2,21 @@
 //! waker and its output, all in one allocation. The public part of this
 //! module is [`yield_now`].
 
+// This is the bottom layer of the runtime: it knows nothing of workers,
+// queues or the reactor. What it needs from the executor that runs it is
+// the `Schedule` trait below, the one call that goes back up the layers: a
+// woken task asks to be queued.
+
+mod cell;
+mod pinned;
+mod state;
 mod yield_now;
 
 pub use yield_now::yield_now;
 
-use std::future::Future;
-use std::panic::{self, AssertUnwindSafe};
-use std::pin::Pin;
+pub(crate) use cell::TaskCell;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::task::{Context, Poll};
-
-use futures::task::{ArcWake, waker_ref};
-use parking_lot::Mutex;
-
-use crate::executor::Executor;
-use crate::join::{self, JoinError, JoinTarget, Slot};
-
-// ANCHOR: states
-/// Not queued, not running: waiting for its waker.
-const IDLE: u8 = 0;
-/// In the ready queue. Further wakes change nothing: it will be polled once.
-const SCHEDULED: u8 = 1;
-/// Being polled right now.
-const RUNNING: u8 = 2;
-/// Being polled, and woken meanwhile: it must be polled again afterwards.
-const NOTIFIED: u8 = 3;
-/// Its future returned `Ready` or was dropped: never polled again.
-const COMPLETE: u8 = 4;
-// ANCHOR_END: states
 
 // ANCHOR: task
 /// What the executor sees of a task, whatever the type of its future: it
@@ -48,166 +34,18 @@ pub(crate) trait Runnable: Send + Sync {
     fn drop_future(&self);
 }
 
-/// A spawned future and everything it takes to schedule it and hand its
-/// output over, in one allocation: the `Arc` that `spawn` makes.
-pub(crate) struct TaskCell<F: Future> {
-    /// One of the states above. Every change is a compare-and-swap, so that
-    /// a wake from another thread and the end of a poll never both win.
-    state: AtomicU8,
-    /// The future, polled where it lies: `None` once it has completed or
-    /// was dropped. The state machine keeps polls apart; the mutex lets the
-    /// compiler see that only one thread at a time touches the future.
-    future: Mutex<Option<F>>,
-    /// Where the output waits for the `JoinHandle`.
-    output: Mutex<Slot<F::Output>>,
-    executor: Arc<Executor>,
-    /// Where this task sits in the executor's set of live tasks.
-    key: usize,
+/// What a task needs from the executor that runs it.
+pub(crate) trait Schedule: Send + Sync + 'static {
+    /// Queues a woken task, to be run once.
+    fn schedule(&self, task: Arc<Task>);
+    /// Forgets a task that has completed: `key` is the one the task was
+    /// created with.
+    fn release(&self, key: usize);
 }
 // ANCHOR_END: task
 
-impl<F: Future> TaskCell<F> {
-    /// A new task, created in the ready queue.
-    pub(crate) fn new(key: usize, future: F, executor: Arc<Executor>) -> TaskCell<F> {
-        TaskCell {
-            state: AtomicU8::new(SCHEDULED),
-            future: Mutex::new(Some(future)),
-            output: Mutex::new(Slot::Waiting(None)),
-            executor,
-            key,
-        }
-    }
-}
-
-impl<F> Runnable for TaskCell<F>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    // ANCHOR: run
-    fn run(self: Arc<Self>) {
-        if self
-            .state
-            .compare_exchange(SCHEDULED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            return; // completed or dropped since it was queued
-        }
-
-        // A waker that borrows this `Arc` instead of cloning it: no
-        // reference count goes up and down for each poll. A future that
-        // keeps the waker clones it, and that clone counts.
-        let waker = waker_ref(&self);
-        let mut cx = Context::from_waker(&waker);
-        let mut future = self.future.lock();
-        let Some(fut) = future.as_mut() else {
-            // Dropped at shutdown since it was queued: nothing to poll.
-            self.state.store(COMPLETE, Ordering::Release);
-            return;
-        };
-        // ANCHOR: pin
-        // SAFETY: `Pin` asks that the future never moves again, from this
-        // poll until it is dropped. It lives inside this task's `Arc`
-        // allocation, which never moves; and it never leaves its `Option`:
-        // the only writes to `future` are `= None`, which drop it where it
-        // lies. No other code can reach the field: it is private to this
-        // module, and the submodules that could see it never touch it.
-        let fut = unsafe { Pin::new_unchecked(fut) };
-        // ANCHOR_END: pin
-
-        // A panic in the future ends the task, not the worker (lesson #8).
-        let result = match panic::catch_unwind(AssertUnwindSafe(|| fut.poll(&mut cx))) {
-            Ok(Poll::Ready(output)) => Ok(output),
-            Err(payload) => Err(JoinError::panic(payload)),
-            Ok(Poll::Pending) => {
-                drop(future);
-                // RUNNING -> IDLE, unless a wake came during the poll: then
-                // the state is NOTIFIED and the task goes back in the queue.
-                // Dropping that wake is lesson #1's bug.
-                if let Err(NOTIFIED) =
-                    self.state
-                        .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
-                {
-                    self.state.store(SCHEDULED, Ordering::Release);
-                    self.executor.schedule(self.clone());
-                }
-                return;
-            }
-        };
-        // Finished: drop the future where it lies, then hand the result
-        // over. A destructor that panics has been reported by the panic
-        // hook; it must not take the worker down either.
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| *future = None));
-        drop(future);
-        self.state.store(COMPLETE, Ordering::Release);
-        // Handing the result over wakes the handle's task, whose waker may
-        // be anybody's (another executor's, say): if it panics, that must
-        // not take the worker down either.
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| join::finish(&self.output, result)));
-        self.executor.remove(self.key);
-    }
-    // ANCHOR_END: run
-
-    fn drop_future(&self) {
-        self.state.store(COMPLETE, Ordering::Release);
-        // Dropped where it lies, as `Pin` requires; a destructor that
-        // panics must not stop the other tasks from being dropped.
-        let mut future = self.future.lock();
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| *future = None));
-        drop(future);
-        let cancelled = Err(JoinError::cancelled());
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| join::finish(&self.output, cancelled)));
-    }
-}
-
-/// The handle reads the output from the task itself.
-impl<F> JoinTarget<F::Output> for TaskCell<F>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn output(&self) -> &Mutex<Slot<F::Output>> {
-        &self.output
-    }
-}
-
-// ANCHOR: wake
-/// The task's waker. `futures::task::waker_ref` builds the waker's vtable
-/// from this, over the task's own `Arc`: waking needs no allocation, and
-/// a borrowed waker no reference count.
-impl<F> ArcWake for TaskCell<F>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    /// Queues the task if it is idle; remembers the wake if it is running;
-    /// does nothing if it is already queued or complete. So a task is never
-    /// in the queue twice, however many times it is woken.
-    fn wake_by_ref(task: &Arc<Self>) {
-        let mut state = task.state.load(Ordering::Acquire);
-        loop {
-            let next = match state {
-                IDLE => SCHEDULED,
-                RUNNING => NOTIFIED,
-                _ => return, // SCHEDULED, NOTIFIED or COMPLETE
-            };
-            match task
-                .state
-                .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => break,
-                Err(actual) => state = actual,
-            }
-        }
-        if state == IDLE {
-            task.executor.schedule(task.clone());
-        }
-    }
-}
-// ANCHOR_END: wake
-
 /// These run under Miri too (`ci/test`), which checks the `unsafe` pin
-/// above: a future that moved after its first poll would leave its
+/// in `pinned.rs`: a future that moved after its first poll would leave its
 /// references to itself dangling, and Miri reports any use of one.
 #[cfg(test)]
 mod tests {

@@ -194,27 +194,13 @@ impl ScheduledIo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use std::sync::atomic::AtomicUsize;
-    use std::task::Wake;
-
-    struct CountWakes(AtomicUsize);
-    impl Wake for CountWakes {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counting_context() -> (Arc<CountWakes>, Waker) {
-        let count = Arc::new(CountWakes(AtomicUsize::new(0)));
-        (count.clone(), Waker::from(count))
-    }
+    use crate::test_util::counting_waker;
 
     #[test]
     fn readiness_wakes_the_waiting_direction_only() {
         let io = ScheduledIo::new(Token(0));
-        let (reads, reader) = counting_context();
-        let (writes, writer) = counting_context();
+        let (reads, reader) = counting_waker();
+        let (writes, writer) = counting_waker();
         assert!(
             io.poll_ready(&mut Context::from_waker(&reader), Direction::Read)
                 .is_pending()
@@ -239,8 +225,8 @@ mod tests {
     #[test]
     fn every_task_waiting_in_one_direction_is_woken() {
         let io = ScheduledIo::new(Token(0));
-        let (first, first_waker) = counting_context();
-        let (second, second_waker) = counting_context();
+        let (first, first_waker) = counting_waker();
+        let (second, second_waker) = counting_waker();
         for _ in 0..100 {
             // Polled many times: stored once per task.
             let _ = io.poll_ready(&mut Context::from_waker(&first_waker), Direction::Read);

@@ -5,8 +5,8 @@ use std::io;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::executor::Executor;
-use crate::reactor::{Direction, ScheduledIo};
+use crate::executor;
+use crate::reactor::{Direction, Reactor, ScheduledIo};
 
 // ANCHOR: registered
 /// A non-blocking I/O source (a `mio::net::TcpStream`, say) registered with
@@ -18,7 +18,8 @@ pub struct Registered<S: mio::event::Source> {
     /// `None` only while being dropped.
     source: Option<S>,
     io: Arc<ScheduledIo>,
-    executor: Arc<Executor>,
+    /// The reactor of the runtime it was created in.
+    reactor: Arc<Reactor>,
 }
 // ANCHOR_END: registered
 
@@ -29,14 +30,17 @@ impl<S: mio::event::Source> Registered<S> {
     ///
     /// If called outside of a runtime.
     pub fn new(mut source: S) -> io::Result<Registered<S>> {
-        let executor = Executor::current().expect(
-            "Registered::new called outside of a runtime: call it inside block_on or a task",
-        );
-        let io = executor.reactor.register(&mut source)?;
+        let reactor = executor::current()
+            .expect(
+                "Registered::new called outside of a runtime: call it inside block_on or a task",
+            )
+            .reactor()
+            .clone();
+        let io = reactor.register(&mut source)?;
         Ok(Registered {
             source: Some(source),
             io,
-            executor,
+            reactor,
         })
     }
 
@@ -135,7 +139,7 @@ impl<S: mio::event::Source> Drop for Registered<S> {
         if let Some(mut source) = self.source.take() {
             // Nothing useful can be done with an error here: the source is
             // closed right after, which removes it from the OS queue anyway.
-            let _ = self.executor.reactor.deregister(&mut source, &self.io);
+            let _ = self.reactor.deregister(&mut source, &self.io);
         }
     }
 }

@@ -12,6 +12,7 @@
 //! - [`live_tasks`]: every task not completed yet, to drop at shutdown;
 //! - [`shutdown`]: stopping the workers and dropping the tasks.
 //!
+// ANCHOR: locks
 //! # Locks
 //!
 //! A thread that holds one of these locks may take only the ones listed
@@ -19,8 +20,11 @@
 //! (`Executor::state`), the timer queue. The other locks (a part of the
 //! set of live tasks, the reactor's list of sources, a source's waiters, a
 //! task's output, the blocking pool's state) are leaves: nothing else is
-//! taken while one is held. Wakers are called with no lock held, since
-//! waking a task takes the state lock.
+//! taken while one is held.
+//! The reactor wakes tasks with its poll lock held, and waking a task may
+//! take the state lock, which is why the poll lock comes first; every
+//! other waker is called with no lock held.
+// ANCHOR_END: locks
 
 mod context;
 mod live_tasks;

@@ -18,8 +18,9 @@
 //! (`Executor::state`), the timer queue. The other locks (the reactor's
 //! list of sources, a source's waiters, a task's output) are leaves:
 //! nothing else is taken while one is held.
-//! Wakers are called with no lock held, since waking a task takes the
-//! state lock.
+//! The reactor wakes tasks with its poll lock held, and waking a task may
+//! take the state lock, which is why the poll lock comes first; every
+//! other waker is called with no lock held.
 
 mod context;
 mod shutdown;

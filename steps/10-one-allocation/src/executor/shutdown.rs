@@ -51,7 +51,7 @@ impl Executor {
         // Empty the injector and every local queue. A worker's queue keeps
         // its tasks in a buffer it shares with its stealer, which lives
         // here: left there, they would keep this executor alive through
-        // their own `executor` field, a cycle nothing would ever break.
+        // their own `scheduler` field, a cycle nothing would ever break.
         while !matches!(self.injector.steal(), Steal::Empty) {}
         for stealer in &self.stealers {
             while !matches!(stealer.steal(), Steal::Empty) {}

@@ -13,11 +13,19 @@ use parking_lot::Mutex;
 
 /// Runs `body` on its own thread and fails the test with a message naming
 /// `what` if it has not finished within `limit`: a hang becomes a failure.
+///
+/// `WATCHDOG_SCALE` in the environment multiplies every limit: ci/test sets
+/// it for ThreadSanitizer's build, which runs several times slower.
 pub fn watchdog<T: Send + 'static>(
     limit: Duration,
     what: &str,
     body: impl FnOnce() -> T + Send + 'static,
 ) -> T {
+    let scale: u32 = std::env::var("WATCHDOG_SCALE")
+        .ok()
+        .and_then(|scale| scale.parse().ok())
+        .unwrap_or(1);
+    let limit = limit * scale;
     let (done, finished) = mpsc::channel();
     let worker = thread::Builder::new()
         .name(format!("watched: {what}"))

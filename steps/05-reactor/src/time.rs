@@ -37,6 +37,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 ///
 /// It holds at most one entry in the timer queue, however often it is
 /// polled, and removes it when dropped.
+#[must_use = "a Sleep does nothing unless it is awaited"]
 pub struct Sleep {
     deadline: Instant,
     /// Its entry in the timer queue of the executor it was first polled on.

@@ -1,10 +1,11 @@
-//! Stage 6 demo: an echo server.
+//! Stage 8 demo: the echo server of stage 6, timed, and a yield storm (200 tasks that
+//! yield 1,000 times each), the workloads a queue per worker speeds up.
 //!
-//! `cargo run -p step-06` starts an echo server and a set of clients in
+//! `cargo run -p step-08` starts an echo server and a set of clients in
 //! this process; the clients send messages, check that every byte comes
 //! back, and the demo prints what moved and how long it took, then exits.
 //!
-//! `cargo run -p step-06 -- serve 127.0.0.1:7000` runs only the server,
+//! `cargo run -p step-08 -- serve 127.0.0.1:7000` runs only the server,
 //! until you interrupt it (Ctrl-C), so you can talk to it with `nc` or
 //! `socat`: `socat - TCP:127.0.0.1:7000`.
 

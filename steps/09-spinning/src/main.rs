@@ -1,10 +1,11 @@
-//! Stage 6 demo: an echo server.
+//! Stage 9 demo: the echo server of stage 6, timed, with how many times the worker
+//! threads went to sleep meanwhile (what spinning saves), and a yield storm.
 //!
-//! `cargo run -p step-06` starts an echo server and a set of clients in
+//! `cargo run -p step-09` starts an echo server and a set of clients in
 //! this process; the clients send messages, check that every byte comes
 //! back, and the demo prints what moved and how long it took, then exits.
 //!
-//! `cargo run -p step-06 -- serve 127.0.0.1:7000` runs only the server,
+//! `cargo run -p step-09 -- serve 127.0.0.1:7000` runs only the server,
 //! until you interrupt it (Ctrl-C), so you can talk to it with `nc` or
 //! `socat`: `socat - TCP:127.0.0.1:7000`.
 

@@ -1,10 +1,12 @@
-//! Stage 6 demo: an echo server.
+//! Stage 10 demo: the echo server of stage 6, timed, with how many times the worker
+//! threads went to sleep, a spawn storm (10 x 10,000 tasks, what one
+//! allocation per task speeds up), and a yield storm.
 //!
-//! `cargo run -p step-06` starts an echo server and a set of clients in
+//! `cargo run -p step-10` starts an echo server and a set of clients in
 //! this process; the clients send messages, check that every byte comes
 //! back, and the demo prints what moved and how long it took, then exits.
 //!
-//! `cargo run -p step-06 -- serve 127.0.0.1:7000` runs only the server,
+//! `cargo run -p step-10 -- serve 127.0.0.1:7000` runs only the server,
 //! until you interrupt it (Ctrl-C), so you can talk to it with `nc` or
 //! `socat`: `socat - TCP:127.0.0.1:7000`.
 

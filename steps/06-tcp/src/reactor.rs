@@ -10,7 +10,7 @@ mod registered;
 mod scheduled_io;
 
 pub use registered::Registered;
-pub(crate) use scheduled_io::{Direction, ScheduledIo};
+pub(crate) use scheduled_io::{Direction, ScheduledIo, Waiter};
 
 use std::io;
 use std::sync::Arc;

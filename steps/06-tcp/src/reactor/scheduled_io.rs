@@ -6,6 +6,7 @@ use std::task::{Context, Poll, Waker};
 
 use mio::Token;
 use parking_lot::Mutex;
+use slab::Slab;
 
 // ANCHOR: readiness
 const READABLE: usize = 0b0_0001;
@@ -51,11 +52,37 @@ pub(crate) struct ScheduledIo {
     token: Token,
     /// Readiness bits, and the tick above them, in one atomic word.
     readiness: AtomicUsize,
-    /// Tasks waiting to read. A list, not one slot: several tasks may wait
-    /// on the same source (say, two tasks in `accept` on one listener).
-    readers: Mutex<Vec<Waker>>,
+    /// Tasks waiting to read.
+    readers: Mutex<Waiters>,
     /// Tasks waiting to write.
-    writers: Mutex<Vec<Waker>>,
+    writers: Mutex<Waiters>,
+}
+
+/// The tasks waiting for one direction of a source. Each waiting task has
+/// a place of its own, which it gives back when it stops waiting: the list
+/// holds only tasks that still wait (lesson #14).
+#[derive(Default)]
+struct Waiters {
+    /// The task that last polled through `poll_read_with` or
+    /// `poll_write_with`, which `AsyncRead` and `AsyncWrite` use: a stream
+    /// has one reader and one writer at a time, so one place, which each
+    /// poll takes over.
+    poller: Option<Waker>,
+    /// The tasks waiting in `read_with` or `write_with` (`accept`,
+    /// `connect`): several may wait at once, say many tasks in `accept` on
+    /// one listener. Each waiting future holds its key, and removes its
+    /// place when it completes or is dropped. `None`: woken, and not
+    /// waiting again yet.
+    futures: Slab<Option<Waker>>,
+}
+
+/// Which place in the waiters a task waits in.
+#[derive(Debug)]
+pub(crate) enum Waiter {
+    /// The one place for the direction's poller.
+    Poller,
+    /// A place of the waiting future's own, once it has one.
+    Future(Option<usize>),
 }
 // ANCHOR_END: scheduled_io
 
@@ -64,8 +91,8 @@ impl ScheduledIo {
         ScheduledIo {
             token,
             readiness: AtomicUsize::new(0),
-            readers: Mutex::new(Vec::new()),
-            writers: Mutex::new(Vec::new()),
+            readers: Mutex::new(Waiters::default()),
+            writers: Mutex::new(Waiters::default()),
         }
     }
 
@@ -73,7 +100,7 @@ impl ScheduledIo {
         self.token
     }
 
-    fn waiters(&self, direction: Direction) -> &Mutex<Vec<Waker>> {
+    fn waiters(&self, direction: Direction) -> &Mutex<Waiters> {
         match direction {
             Direction::Read => &self.readers,
             Direction::Write => &self.writers,
@@ -115,7 +142,15 @@ impl ScheduledIo {
         let mut woken = Vec::new();
         for direction in [Direction::Read, Direction::Write] {
             if bits & direction.mask() != 0 {
-                woken.append(&mut self.waiters(direction).lock());
+                let mut waiters = self.waiters(direction).lock();
+                woken.extend(waiters.poller.take());
+                // Each future keeps its place: it gives it back itself.
+                woken.extend(
+                    waiters
+                        .futures
+                        .iter_mut()
+                        .filter_map(|(_, waker)| waker.take()),
+                );
             }
         }
         woken
@@ -124,19 +159,36 @@ impl ScheduledIo {
 
     // ANCHOR: poll_ready
     /// `Ready` if the source is ready in `direction`; otherwise stores the
-    /// task's waker and returns `Pending`.
+    /// task's waker in the `waiter`'s place and returns `Pending`.
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
+        waiter: &mut Waiter,
     ) -> Poll<ReadyEvent> {
         if let Some(event) = self.ready_event(direction) {
             return Poll::Ready(event);
         }
         {
             let mut waiters = self.waiters(direction).lock();
-            if !waiters.iter().any(|waker| waker.will_wake(cx.waker())) {
-                waiters.push(cx.waker().clone());
+            let place = match waiter {
+                Waiter::Poller => &mut waiters.poller,
+                // A key that names nothing is not possible: only the
+                // future that holds it removes its place.
+                Waiter::Future(Some(key)) => &mut waiters.futures[*key],
+                Waiter::Future(key @ None) => {
+                    let entry = waiters.futures.vacant_entry();
+                    *key = Some(entry.key());
+                    entry.insert(None)
+                }
+            };
+            // The latest poll's waker: the future may have moved to another
+            // task since it last waited (lesson #4).
+            if !place
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()))
+            {
+                *place = Some(cx.waker().clone());
             }
         }
         // Look again: an event that arrived between the first look and
@@ -167,9 +219,14 @@ impl ScheduledIo {
     /// readiness is reported once, so clearing it early loses it for good.
     ///
     /// If an event came in since `observed` was read, the readiness is
-    /// fresh and is kept. Closed and error bits are never cleared.
+    /// fresh and is kept. Otherwise every bit the task saw in this
+    /// direction goes, closed and error included: an operation that would
+    /// block says the source is not ready, whatever an earlier event said.
+    /// Kept, an error bit would make `poll_ready` answer `Ready` for ever,
+    /// and the task would retry an operation that blocks, in a loop that
+    /// never returns `Pending` (lesson #13).
     pub(crate) fn clear_readiness(&self, observed: ReadyEvent, direction: Direction) {
-        let clear = observed.ready & direction.mask() & (READABLE | WRITABLE);
+        let clear = observed.ready & direction.mask();
         let _ = self
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {
@@ -178,10 +235,35 @@ impl ScheduledIo {
     }
     // ANCHOR_END: poll_ready
 
-    /// Drops every stored waker (runtime shutdown).
+    /// Gives back a future's place in the waiters of `direction`: the
+    /// future completed or was dropped.
+    pub(crate) fn remove_waiter(&self, direction: Direction, key: usize) {
+        let waker = self.waiters(direction).lock().futures.try_remove(key);
+        drop(waker); // outside the lock: dropping a waker runs foreign code
+    }
+
+    /// Drops every stored waker (runtime shutdown). The places stay, held
+    /// by their futures, which give them back when they are dropped.
     pub(crate) fn clear_wakers(&self) {
-        drop(std::mem::take(&mut *self.readers.lock()));
-        drop(std::mem::take(&mut *self.writers.lock()));
+        let mut wakers = Vec::new();
+        for direction in [Direction::Read, Direction::Write] {
+            let mut waiters = self.waiters(direction).lock();
+            wakers.extend(waiters.poller.take());
+            wakers.extend(
+                waiters
+                    .futures
+                    .iter_mut()
+                    .filter_map(|(_, waker)| waker.take()),
+            );
+        }
+        drop(wakers);
+    }
+
+    /// How many places are taken in `direction`'s waiters.
+    #[cfg(test)]
+    pub(crate) fn waiter_places(&self, direction: Direction) -> usize {
+        let waiters = self.waiters(direction).lock();
+        usize::from(waiters.poller.is_some()) + waiters.futures.len()
     }
 }
 
@@ -190,19 +272,22 @@ mod tests {
     use super::*;
     use crate::test_util::counting_waker;
 
+    fn poll_as(
+        io: &ScheduledIo,
+        waker: &Waker,
+        direction: Direction,
+        waiter: &mut Waiter,
+    ) -> Poll<ReadyEvent> {
+        io.poll_ready(&mut Context::from_waker(waker), direction, waiter)
+    }
+
     #[test]
     fn readiness_wakes_the_waiting_direction_only() {
         let io = ScheduledIo::new(Token(0));
         let (reads, reader) = counting_waker();
         let (writes, writer) = counting_waker();
-        assert!(
-            io.poll_ready(&mut Context::from_waker(&reader), Direction::Read)
-                .is_pending()
-        );
-        assert!(
-            io.poll_ready(&mut Context::from_waker(&writer), Direction::Write)
-                .is_pending()
-        );
+        assert!(poll_as(&io, &reader, Direction::Read, &mut Waiter::Poller).is_pending());
+        assert!(poll_as(&io, &writer, Direction::Write, &mut Waiter::Poller).is_pending());
         io.add_readiness(READABLE).into_iter().for_each(Waker::wake);
         assert_eq!(reads.0.load(Ordering::SeqCst), 1);
         assert_eq!(
@@ -210,10 +295,7 @@ mod tests {
             0,
             "a readable event is not a writable one"
         );
-        assert!(
-            io.poll_ready(&mut Context::from_waker(&reader), Direction::Read)
-                .is_ready()
-        );
+        assert!(poll_as(&io, &reader, Direction::Read, &mut Waiter::Poller).is_ready());
     }
 
     #[test]
@@ -221,11 +303,13 @@ mod tests {
         let io = ScheduledIo::new(Token(0));
         let (first, first_waker) = counting_waker();
         let (second, second_waker) = counting_waker();
+        let mut first_waiter = Waiter::Future(None);
+        let mut second_waiter = Waiter::Future(None);
         for _ in 0..100 {
-            // Polled many times: stored once per task.
-            let _ = io.poll_ready(&mut Context::from_waker(&first_waker), Direction::Read);
+            // Polled many times: one place per task.
+            let _ = poll_as(&io, &first_waker, Direction::Read, &mut first_waiter);
         }
-        let _ = io.poll_ready(&mut Context::from_waker(&second_waker), Direction::Read);
+        let _ = poll_as(&io, &second_waker, Direction::Read, &mut second_waiter);
         let woken = io.add_readiness(READABLE);
         let woken_count = woken.len();
         woken.into_iter().for_each(Waker::wake);
@@ -237,12 +321,22 @@ mod tests {
             second.0.load(Ordering::SeqCst) >= 1,
             "the second task was not woken"
         );
-        // `will_wake` is best-effort (under Miri it never matches), so the
-        // list holding each task once is an optimisation, checked here only
-        // where it holds.
-        if !cfg!(miri) {
-            assert_eq!(woken_count, 2);
-        }
+        assert_eq!(woken_count, 2, "each task waits in one place");
+    }
+
+    /// Lesson #4: a future that moved to another task since it last waited
+    /// wakes the task that polled it last.
+    #[test]
+    fn a_waiter_wakes_the_task_that_polled_it_last() {
+        let io = ScheduledIo::new(Token(0));
+        let (first, first_waker) = counting_waker();
+        let (second, second_waker) = counting_waker();
+        let mut waiter = Waiter::Future(None);
+        let _ = poll_as(&io, &first_waker, Direction::Write, &mut waiter);
+        let _ = poll_as(&io, &second_waker, Direction::Write, &mut waiter);
+        io.add_readiness(WRITABLE).into_iter().for_each(Waker::wake);
+        assert_eq!(first.0.load(Ordering::SeqCst), 0, "a stale waker was woken");
+        assert_eq!(second.0.load(Ordering::SeqCst), 1);
     }
 
     /// Lesson #6: clearing readiness that a task observed must not erase an
@@ -268,12 +362,55 @@ mod tests {
         assert_eq!(io.snapshot(Direction::Read).ready, 0);
     }
 
+    /// Lesson #13: after an error or a hang-up was reported, an operation
+    /// that would block clears those bits too, so the task waits for the
+    /// next event instead of retrying for ever.
     #[test]
-    fn closed_and_error_bits_are_never_cleared() {
+    fn a_would_block_after_an_error_or_hang_up_waits_for_the_next_event() {
+        for bits in [ERROR, READ_CLOSED, READABLE | READ_CLOSED | ERROR] {
+            let io = ScheduledIo::new(Token(0));
+            io.add_readiness(bits);
+            let observed = io.snapshot(Direction::Read);
+            assert_ne!(observed.ready, 0, "the event makes the source ready");
+            // The task read, got the error (or end of stream), read again and
+            // got WouldBlock:
+            io.clear_readiness(observed, Direction::Read);
+            let (woken, waker) = counting_waker();
+            let mut waiter = Waiter::Future(None);
+            assert!(
+                poll_as(&io, &waker, Direction::Read, &mut waiter).is_pending(),
+                "readiness {bits:#b} stayed after WouldBlock: the task would spin"
+            );
+            // The next event wakes it.
+            io.add_readiness(READABLE).into_iter().for_each(Waker::wake);
+            assert_eq!(woken.0.load(Ordering::SeqCst), 1);
+        }
+    }
+
+    /// Lesson #14: a future that stops waiting, because it completed or was
+    /// dropped (a timeout around `accept`, say), gives its place back at
+    /// once, not at the source's next event.
+    #[test]
+    fn waiters_that_stop_waiting_leave_no_place_behind() {
         let io = ScheduledIo::new(Token(0));
-        io.add_readiness(READABLE | READ_CLOSED);
-        let observed = io.snapshot(Direction::Read);
-        io.clear_readiness(observed, Direction::Read);
-        assert_eq!(io.snapshot(Direction::Read).ready, READ_CLOSED);
+        let (_, waker) = counting_waker();
+        let count = if cfg!(miri) { 100 } else { 100_000 };
+        let keys: Vec<usize> = (0..count)
+            .map(|_| {
+                let mut waiter = Waiter::Future(None);
+                assert!(poll_as(&io, &waker, Direction::Read, &mut waiter).is_pending());
+                match waiter {
+                    Waiter::Future(Some(key)) => key,
+                    other => panic!("no place was taken: {other:?}"),
+                }
+            })
+            .collect();
+        assert_eq!(io.waiter_places(Direction::Read), count);
+        for key in keys {
+            io.remove_waiter(Direction::Read, key);
+        }
+        assert_eq!(io.waiter_places(Direction::Read), 0);
+        // And an event now wakes nobody: there is nobody left to wake.
+        assert!(io.add_readiness(READABLE).is_empty());
     }
 }

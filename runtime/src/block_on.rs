@@ -12,7 +12,6 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use crate::sync::{Condvar, Mutex};
 
-// ANCHOR: signal
 /// A flag that one thread waits on and any thread can raise.
 ///
 /// This is what the waker of `block_on` points at. Raising the flag and
@@ -51,9 +50,7 @@ impl Signal {
         }
     }
 }
-// ANCHOR_END: signal
 
-// ANCHOR: wake
 /// Waking the future given to `block_on` means raising its thread's signal.
 ///
 /// Tasks no longer run on this thread, so the signal is raised by this
@@ -67,9 +64,7 @@ impl Wake for Signal {
         self.notify();
     }
 }
-// ANCHOR_END: wake
 
-// ANCHOR: block_on
 /// Polls `future` on this thread until it completes, parking in between.
 pub(crate) fn run_until_complete<F: Future>(future: F) -> F::Output {
     // The future must not move once polled: pin it on this stack frame.
@@ -88,4 +83,3 @@ pub(crate) fn run_until_complete<F: Future>(future: F) -> F::Output {
         signal.wait();
     }
 }
-// ANCHOR_END: block_on

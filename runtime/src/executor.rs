@@ -123,7 +123,6 @@ impl AsMut<Idle> for State {
     }
 }
 
-// ANCHOR: spawn
 /// Spawns `future` as a new task on the current runtime and returns a
 /// handle that resolves to its output.
 ///
@@ -156,7 +155,6 @@ where
     );
     executor.spawn(future)
 }
-// ANCHOR_END: spawn
 
 impl Executor {
     // ANCHOR: new
@@ -208,7 +206,6 @@ impl Executor {
         &self.blocking
     }
 
-    // ANCHOR: executor_spawn
     /// Spawns `future` as a task on this executor, from any thread.
     pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
@@ -232,9 +229,7 @@ impl Executor {
             }
         }
     }
-    // ANCHOR_END: executor_spawn
 
-    // ANCHOR: wake_one_worker
     /// Wakes one idle worker for a task just queued: a worker parked on
     /// the condvar if there is one, else the timekeeper. Only one: the
     /// others would find the queue empty and go back to sleep.
@@ -246,13 +241,11 @@ impl Executor {
             self.wake_timekeeper(state);
         }
     }
-    // ANCHOR_END: wake_one_worker
 }
 
 /// What a task asks of the executor that runs it: the one place where the
 /// task layer calls back up into the executor.
 impl Schedule for Executor {
-    // ANCHOR: schedule
     /// Queues a woken task: in the local queue of the worker doing the
     /// waking, without any lock, or, from any other thread, in the injector.
     /// Then wakes a sleeping worker, if there is one, to share the work.
@@ -276,7 +269,6 @@ impl Schedule for Executor {
             self.wake_one_worker(&mut self.state.lock());
         }
     }
-    // ANCHOR_END: schedule
 
     /// Forgets a task that has completed.
     fn release(&self, key: usize) {

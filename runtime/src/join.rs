@@ -54,7 +54,6 @@ pub(crate) enum Slot<T> {
 }
 // ANCHOR_END: join_handle
 
-// ANCHOR: finish
 /// Hands a result to its handle and wakes the handle. Only the first
 /// result counts: a task that completed is not cancelled afterwards.
 pub(crate) fn finish<T>(output: &Mutex<Slot<T>>, result: Result<T, JoinError>) {
@@ -71,7 +70,6 @@ pub(crate) fn finish<T>(output: &Mutex<Slot<T>>, result: Result<T, JoinError>) {
         waker.wake();
     }
 }
-// ANCHOR_END: finish
 
 /// A `spawn_blocking` job's side of its handle: the output, and the flag
 /// that `abort` sets.
@@ -183,7 +181,6 @@ impl<T> Drop for Completer<T> {
 }
 // ANCHOR_END: completer
 
-// ANCHOR: poll_join_handle
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
@@ -208,9 +205,7 @@ impl<T> Future for JoinHandle<T> {
         }
     }
 }
-// ANCHOR_END: poll_join_handle
 
-// ANCHOR: drop_join_handle
 /// Dropping the handle detaches the task. A result already there is dropped
 /// here; one that comes later, by the task as it finishes, inside the
 /// `catch_unwind` around `finish`. Never by whichever thread happens to
@@ -222,7 +217,6 @@ impl<T> Drop for JoinHandle<T> {
         drop(previous); // outside the lock
     }
 }
-// ANCHOR_END: drop_join_handle
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -10,7 +10,6 @@ pub use stream::TcpStream;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
-// ANCHOR: each_address
 /// Calls `f` with each address `addr` resolves to, until one succeeds;
 /// returns the last error if none does.
 ///
@@ -39,4 +38,3 @@ where
         )
     }))
 }
-// ANCHOR_END: each_address

@@ -25,7 +25,6 @@ use slab::Slab;
 /// registration tokens keep their slab index below `MAX_SOURCES`.
 const WAKE_TOKEN: Token = Token(usize::MAX);
 
-// ANCHOR: token
 /// How many bits of a token hold the slab index; the bits above hold the
 /// registration's generation.
 const INDEX_BITS: u32 = 24;
@@ -43,9 +42,7 @@ fn token(index: usize, generation: usize) -> Token {
 fn slab_index(token: Token) -> usize {
     token.0 & (MAX_SOURCES - 1)
 }
-// ANCHOR_END: token
 
-// ANCHOR: reactor
 /// One per runtime.
 pub(crate) struct Reactor {
     /// The OS event queue, and the buffer its events are read into. Only
@@ -69,7 +66,6 @@ struct Sources {
     /// Bumped on every registration, and part of its token.
     next_generation: usize,
 }
-// ANCHOR_END: reactor
 
 /// Whether the reactor prints each event it dispatches (see [`set_trace`]).
 static TRACE: AtomicBool = AtomicBool::new(false);
@@ -98,7 +94,6 @@ impl Reactor {
         })
     }
 
-    // ANCHOR: register
     /// Registers `source` for readable and writable events.
     ///
     /// Both at once, edge-triggered, for the source's whole life: the OS
@@ -143,9 +138,7 @@ impl Reactor {
         }
         result
     }
-    // ANCHOR_END: register
 
-    // ANCHOR: poll
     /// Waits for OS events, at most `timeout` (`None`: until one comes),
     /// and wakes the tasks waiting for them.
     ///
@@ -206,7 +199,6 @@ impl Reactor {
         }
         wake_seen
     }
-    // ANCHOR_END: poll
 
     /// The registration an event's token names: the same slot *and* the
     /// same generation, or none.

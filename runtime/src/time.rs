@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use crate::executor::{self, Executor};
 use crate::timer_queue::TimerKey;
 
-// ANCHOR: sleep
 /// Waits until `duration` has elapsed.
 ///
 /// # Examples
@@ -76,9 +75,7 @@ pub struct Sleep {
     /// Its entry in the timer queue of the executor it was first polled on.
     entry: Option<(Arc<Executor>, TimerKey)>,
 }
-// ANCHOR_END: sleep
 
-// ANCHOR: poll_sleep
 impl Future for Sleep {
     type Output = ();
 
@@ -127,7 +124,6 @@ impl Drop for Sleep {
         self.deregister();
     }
 }
-// ANCHOR_END: poll_sleep
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::task::Waker;
 use std::time::Instant;
 
-// ANCHOR: timer_queue
 /// Identifies one entry: its deadline, then a number that tells apart
 /// entries with the same deadline. Ordered by deadline first.
 pub(crate) type TimerKey = (Instant, u64);
@@ -76,7 +75,6 @@ impl TimerQueue {
         self.entries.len()
     }
 }
-// ANCHOR_END: timer_queue
 
 #[cfg(test)]
 mod tests {

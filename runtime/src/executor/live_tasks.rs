@@ -12,7 +12,6 @@ use slab::Slab;
 
 use crate::task::{Runnable, Task};
 
-// ANCHOR: task_shards
 /// How many parts the set of live tasks is split into, each with a lock of
 /// its own. A thread puts the tasks it spawns in each part in turn, so the
 /// spawns and completions of different threads spread over the parts
@@ -43,7 +42,6 @@ fn next_shard() -> usize {
         shard
     })
 }
-// ANCHOR_END: task_shards
 
 impl LiveTasks {
     pub(super) fn new() -> LiveTasks {

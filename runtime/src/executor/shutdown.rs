@@ -31,7 +31,6 @@ impl Executor {
     /// it cannot wait for itself to exit. The workers are stopped anyway,
     /// and the last one out drops the tasks.
     pub(crate) fn shutdown(&self) {
-        // ANCHOR: own_worker_check
         if context::runs_async_for(self) {
             // This worker cannot wait for itself to exit. Stop every worker
             // anyway, without waiting: the last one out drops the tasks
@@ -43,7 +42,6 @@ impl Executor {
                  the runtime, or in spawn_blocking"
             );
         }
-        // ANCHOR_END: own_worker_check
         if !self.begin_shutdown() {
             return; // shut down already
         }

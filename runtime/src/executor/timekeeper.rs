@@ -14,7 +14,6 @@ use crate::sync::MutexGuard;
 use crate::timer_queue::TimerKey;
 
 impl Executor {
-    // ANCHOR: park_timekeeper
     /// Parks as the timekeeper, in the reactor's OS poll: until an I/O
     /// event comes, a task is queued, a new earliest deadline arrives, or
     /// the earliest deadline passes. Then fires the timers that are due.
@@ -45,9 +44,7 @@ impl Executor {
             self.reactor.wake();
         }
     }
-    // ANCHOR_END: park_timekeeper
 
-    // ANCHOR: fire_timers
     /// Wakes every task whose deadline has passed.
     ///
     /// The wakers are called after the lock is released: waking a task
@@ -99,5 +96,4 @@ impl Executor {
     pub(crate) fn pending_timers(&self) -> usize {
         self.timers.lock().len()
     }
-    // ANCHOR_END: fire_timers
 }

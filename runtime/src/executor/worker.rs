@@ -19,14 +19,12 @@ use crate::task::Task;
 /// waits for at most 61 tasks, rarely enough that its cost disappears.
 const BOOKKEEPING_INTERVAL: u32 = 61;
 
-// ANCHOR: spin_time
 /// How long a worker that runs out of tasks keeps looking for more before
 /// it parks. Parking and being woken again costs a system call on each
 /// side and a few microseconds before the sleeper runs; work that turns up
 /// sooner than this is cheaper to wait for awake. It is also the most CPU
 /// an idle worker burns each time it runs out of work.
 const SPIN_TIME: Duration = Duration::from_micros(20);
-// ANCHOR_END: spin_time
 
 /// A worker thread's own ready queue.
 struct LocalQueue {
@@ -84,7 +82,6 @@ pub(super) fn start(
     }
 }
 
-// ANCHOR: worker
 /// A worker thread's handle on its executor. It lives on the worker's
 /// stack for the thread's whole life.
 struct Worker {
@@ -213,7 +210,6 @@ impl Worker {
         })
     }
 
-    // ANCHOR: spin
     /// Fires the timers that are due, then keeps looking for work for up to
     /// `SPIN_TIME`: in the queues, and in the OS's events, whose wakes land
     /// in this worker's queue. Returns whether it found some.
@@ -250,9 +246,7 @@ impl Worker {
             }
         }
     }
-    // ANCHOR_END: spin
 
-    // ANCHOR: park
     /// Parks this worker until there may be work; `false` at shutdown.
     fn park(&self) -> bool {
         let executor = &*self.executor;
@@ -276,9 +270,7 @@ impl Worker {
         executor.sleepers.fetch_sub(1, Ordering::SeqCst);
         !executor.is_shut_down()
     }
-    // ANCHOR_END: park
 }
-// ANCHOR_END: worker
 
 impl Executor {
     /// Whether any queue holds a task.

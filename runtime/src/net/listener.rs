@@ -7,7 +7,6 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use crate::net::{TcpStream, each_address};
 use crate::reactor::Registered;
 
-// ANCHOR: listener
 /// A TCP socket that listens for connections.
 ///
 /// # Examples
@@ -117,7 +116,6 @@ impl TcpListener {
         self.io.get_ref().local_addr()
     }
 }
-// ANCHOR_END: listener
 
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -11,7 +11,6 @@ use futures::io::{AsyncRead, AsyncWrite};
 use crate::net::each_address;
 use crate::reactor::Registered;
 
-// ANCHOR: stream
 /// A TCP connection.
 ///
 /// It implements [`futures::io::AsyncRead`] and [`AsyncWrite`], so the
@@ -78,7 +77,6 @@ impl TcpStream {
             io: Registered::new(stream)?,
         })
     }
-    // ANCHOR_END: stream
 
     /// The address of the peer.
     ///
@@ -134,7 +132,6 @@ impl TcpStream {
     }
 }
 
-// ANCHOR: connected
 /// How a non-blocking connect ended, once the socket reports writable:
 /// `Ok` if connected, the error if it failed, `WouldBlock` if it is still
 /// under way (the socket was writable for another reason).
@@ -150,9 +147,7 @@ fn connected(stream: &mio::net::TcpStream) -> io::Result<()> {
         Err(error) => Err(error),
     }
 }
-// ANCHOR_END: connected
 
-// ANCHOR: async_read
 impl AsyncRead for &TcpStream {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -183,7 +178,6 @@ impl AsyncWrite for &TcpStream {
         Poll::Ready(self.io.get_ref().shutdown(Shutdown::Write))
     }
 }
-// ANCHOR_END: async_read
 
 /// The owned stream reads and writes through `&TcpStream`.
 impl AsyncRead for TcpStream {

@@ -8,7 +8,6 @@ use std::task::{Context, Poll};
 use crate::executor;
 use crate::reactor::{Direction, Reactor, ScheduledIo, Waiter};
 
-// ANCHOR: registered
 /// A non-blocking I/O source (a `mio::net::TcpStream`, say) registered with
 /// the reactor of the runtime it was created in, so tasks can await it.
 ///
@@ -21,7 +20,6 @@ pub struct Registered<S: mio::event::Source> {
     /// The reactor of the runtime it was created in.
     reactor: Arc<Reactor>,
 }
-// ANCHOR_END: registered
 
 impl<S: mio::event::Source> Registered<S> {
     /// Registers `source` with the current runtime's reactor.
@@ -52,7 +50,6 @@ impl<S: mio::event::Source> Registered<S> {
             .expect("the source is only taken in drop")
     }
 
-    // ANCHOR: poll_io
     /// Runs `op` until it does not return `WouldBlock`; in between, waits
     /// for the source to become ready in `direction`.
     fn poll_io<R>(
@@ -87,7 +84,6 @@ impl<S: mio::event::Source> Registered<S> {
             }
         }
     }
-    // ANCHOR_END: poll_io
 
     /// Polls a read-side operation: `op` is retried whenever the source
     /// becomes readable, until it does not return `WouldBlock`.
@@ -117,7 +113,6 @@ impl<S: mio::event::Source> Registered<S> {
         self.poll_io(cx, Direction::Write, &mut Waiter::Poller, op)
     }
 
-    // ANCHOR: read_with
     /// Runs a read-side operation, waiting for readability as needed.
     ///
     /// ```
@@ -161,7 +156,6 @@ impl<S: mio::event::Source> Registered<S> {
         };
         std::future::poll_fn(|cx| self.poll_io(cx, direction, &mut place.waiter, &mut op)).await
     }
-    // ANCHOR_END: read_with
 }
 
 /// A waiting future's place among a source's waiters, given back when the
@@ -180,7 +174,6 @@ impl Drop for Place<'_> {
     }
 }
 
-// ANCHOR: drop
 /// Dropping a source removes it from the reactor: from the OS queue, and
 /// from the slab, whose slot may then be reused under a new generation.
 impl<S: mio::event::Source> Drop for Registered<S> {
@@ -192,7 +185,6 @@ impl<S: mio::event::Source> Drop for Registered<S> {
         }
     }
 }
-// ANCHOR_END: drop
 
 impl<S: mio::event::Source + fmt::Debug> fmt::Debug for Registered<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -8,7 +8,6 @@ use slab::Slab;
 
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 
-// ANCHOR: readiness
 const READABLE: usize = 0b0_0001;
 const WRITABLE: usize = 0b0_0010;
 const READ_CLOSED: usize = 0b0_0100;
@@ -44,9 +43,7 @@ pub(crate) struct ReadyEvent {
     tick: usize,
     ready: usize,
 }
-// ANCHOR_END: readiness
 
-// ANCHOR: scheduled_io
 /// One registered source.
 pub(crate) struct ScheduledIo {
     token: Token,
@@ -84,7 +81,6 @@ pub(crate) enum Waiter {
     /// A place of the waiting future's own, once it has one.
     Future(Option<usize>),
 }
-// ANCHOR_END: scheduled_io
 
 impl ScheduledIo {
     pub(crate) fn new(token: Token) -> ScheduledIo {
@@ -107,7 +103,6 @@ impl ScheduledIo {
         }
     }
 
-    // ANCHOR: set_readiness
     /// Records an OS event; returns the wakers of the tasks it concerns,
     /// for the caller to wake. Called by the reactor only.
     pub(crate) fn set_readiness(&self, event: &mio::event::Event) -> Vec<Waker> {
@@ -155,9 +150,7 @@ impl ScheduledIo {
         }
         woken
     }
-    // ANCHOR_END: set_readiness
 
-    // ANCHOR: poll_ready
     /// `Ready` if the source is ready in `direction`; otherwise stores the
     /// task's waker in the `waiter`'s place and returns `Pending`.
     pub(crate) fn poll_ready(
@@ -233,7 +226,6 @@ impl ScheduledIo {
                 (current >> TICK_SHIFT == observed.tick).then_some(current & !clear)
             });
     }
-    // ANCHOR_END: poll_ready
 
     /// Gives back a future's place in the waiters of `direction`: the
     /// future completed or was dropped.

@@ -14,7 +14,6 @@ use super::state::State;
 use super::{Runnable, Schedule};
 use crate::join::{self, JoinError, JoinTarget, Slot};
 
-// ANCHOR: task_cell
 /// A spawned future and everything it takes to schedule it and hand its
 /// output over, in one allocation: the `Arc` that `spawn` makes.
 pub(crate) struct TaskCell<F: Future, S> {
@@ -32,7 +31,6 @@ pub(crate) struct TaskCell<F: Future, S> {
     /// of polling it.
     aborted: AtomicBool,
 }
-// ANCHOR_END: task_cell
 
 impl<F, S> TaskCell<F, S>
 where
@@ -145,7 +143,6 @@ where
     // ANCHOR_END: abort
 }
 
-// ANCHOR: wake
 /// The task's waker. `futures::task::waker_ref` builds the waker's vtable
 /// from this, over the task's own `Arc`: waking needs no allocation, and
 /// a borrowed waker no reference count.
@@ -164,7 +161,6 @@ where
         }
     }
 }
-// ANCHOR_END: wake
 
 /// Model tests, run by loom under every interleaving (see `task/state.rs`).
 #[cfg(all(test, loom))]

@@ -2,7 +2,6 @@
 
 use crate::sync::{AtomicU8, Ordering};
 
-// ANCHOR: states
 /// Not queued, not running: waiting for its waker.
 const IDLE: u8 = 0;
 /// In the ready queue. Further wakes change nothing: it will be polled once.
@@ -30,7 +29,6 @@ const COMPLETE: u8 = 4;
 /// task is never polled again. "—" marks what cannot happen: only the
 /// worker that popped a task runs it, and only that run ends a poll.
 pub(crate) struct State(AtomicU8);
-// ANCHOR_END: states
 
 impl State {
     /// A new task, created in the ready queue.
@@ -38,7 +36,6 @@ impl State {
         State(AtomicU8::new(SCHEDULED))
     }
 
-    // ANCHOR: transitions
     /// A wake: returns `true` if the task was idle, and so must now be
     /// queued by the caller.
     pub(crate) fn wake(&self) -> bool {
@@ -92,7 +89,6 @@ impl State {
     pub(crate) fn complete(&self) -> bool {
         self.0.swap(COMPLETE, Ordering::AcqRel) != COMPLETE
     }
-    // ANCHOR_END: transitions
 
     /// A read-modify-write that changes nothing, so that what the calling
     /// thread wrote before it is seen by the next `start_run`, which reads

@@ -4,7 +4,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-// ANCHOR: yield_now
 /// Lets the other ready tasks run before this one goes on.
 ///
 /// The first poll wakes the task and returns `Pending`, which puts it at the
@@ -49,4 +48,3 @@ impl Future for YieldNow {
         Poll::Pending
     }
 }
-// ANCHOR_END: yield_now

@@ -35,6 +35,7 @@ thread_local! {
 }
 
 /// The part of the set of live tasks for a task this thread spawns now.
+#[inline]
 fn next_shard() -> usize {
     NEXT_SHARD.with(|next| {
         let shard = next.get();
@@ -57,6 +58,7 @@ impl LiveTasks {
     /// `shut_down` is read under the part's lock, and shutdown takes every
     /// part's lock after setting it: a task is either added before
     /// shutdown takes the tasks, and dropped there, or not added at all.
+    #[inline]
     pub(super) fn insert<T: Runnable + 'static>(
         &self,
         shut_down: &AtomicBool,
@@ -77,6 +79,7 @@ impl LiveTasks {
 
     /// Forgets a task that has completed. A key that names no task (one
     /// never added, or taken at shutdown) changes nothing.
+    #[inline]
     pub(super) fn remove(&self, key: usize) {
         if key != NO_KEY {
             self.shards[key % TASK_SHARDS]

@@ -12,6 +12,7 @@ use crate::task::Task;
 impl Executor {
     /// Whether shutdown has begun: no worker runs tasks or polls the OS
     /// for this executor any more, or will soon.
+    #[inline]
     pub(crate) fn is_shut_down(&self) -> bool {
         self.shut_down.load(Ordering::Acquire)
     }

@@ -29,33 +29,45 @@ impl<F: Future> PinnedFuture<F> {
         }
     }
 
-    /// Polls the future once. A panic in the future unwinds to the caller.
+    /// Polls the future once. When it returns `Ready`, the future is
+    /// dropped where it lies before the lock is let go: a task's end then
+    /// takes the lock once, not twice. A panic in the poll unwinds to the
+    /// caller, and leaves the future for `drop_in_place`.
     ///
     /// # Panics
     ///
     /// If the future has been dropped: the task's state machine lets no
     /// poll through after that.
+    #[inline]
     pub(super) fn poll(&self, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let mut future = self.future.lock();
-        let future = future
+        let mut slot = self.future.lock();
+        let future = slot
             .as_mut()
             .expect("a task's future was polled after it was dropped");
         // SAFETY: `Pin` asks that the future never moves again, from this
         // poll until it is dropped. It lives inside a task's `Arc`
         // allocation (see the type's documentation), which never moves; and
         // it never leaves its `Option`: the only write to `future` is the
-        // `= None` in `drop_in_place`, which drops it where it lies. No
-        // other code can reach the field: it is private to this module.
+        // `= None` in `drop_locked`, which drops it where it lies. No other
+        // code can reach the field: it is private to this module.
         let future = unsafe { Pin::new_unchecked(future) };
-        future.poll(cx)
+        let poll = future.poll(cx);
+        if poll.is_ready() {
+            Self::drop_locked(&mut slot);
+        }
+        poll
     }
 
     /// Drops the future where it lies, as `Pin` requires, if it is still
-    /// there. A destructor that panics has been reported by the panic
-    /// hook; the panic stops here.
+    /// there.
     pub(super) fn drop_in_place(&self) {
-        let mut future = self.future.lock();
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| *future = None));
+        Self::drop_locked(&mut self.future.lock());
+    }
+
+    /// Drops the future in `slot`, its lock held. A destructor that panics
+    /// has been reported by the panic hook; the panic stops here.
+    fn drop_locked(slot: &mut Option<F>) {
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| *slot = None));
     }
 }
 // ANCHOR_END: pinned_future

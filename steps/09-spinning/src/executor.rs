@@ -249,7 +249,9 @@ impl Schedule for Executor {
         if self.is_shut_down() {
             return; // its future is being dropped; there is nothing to run
         }
-        if let Err(task) = worker::push_local(self, task) {
+        let mut task = Some(task);
+        worker::push_local(self, &mut task);
+        if let Some(task) = task {
             self.injector.push(task);
             if self.is_shut_down() {
                 // Shut down meanwhile: the queue was drained already, and

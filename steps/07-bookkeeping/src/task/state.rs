@@ -34,6 +34,7 @@ pub(crate) struct State(AtomicU8);
 
 impl State {
     /// A new task, created in the ready queue.
+    #[inline]
     pub(crate) fn new() -> State {
         State(AtomicU8::new(SCHEDULED))
     }
@@ -41,6 +42,7 @@ impl State {
     // ANCHOR: transitions
     /// A wake: returns `true` if the task was idle, and so must now be
     /// queued by the caller.
+    #[inline]
     pub(crate) fn wake(&self) -> bool {
         let mut state = self.0.load(Ordering::Acquire);
         loop {
@@ -61,6 +63,7 @@ impl State {
 
     /// A worker popped the task and is about to poll it. Returns `false` if
     /// the task completed (was dropped) since it was queued: skip it.
+    #[inline]
     pub(crate) fn start_run(&self) -> bool {
         self.0
             .compare_exchange(SCHEDULED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
@@ -70,6 +73,7 @@ impl State {
     /// The poll returned `Pending`. Returns `true` if a wake came during
     /// the poll: the task is scheduled again, and the caller must queue it.
     /// Dropping that wake is lesson #1's bug.
+    #[inline]
     pub(crate) fn end_run_pending(&self) -> bool {
         match self
             .0
@@ -89,8 +93,18 @@ impl State {
     /// The task completed, or its future was dropped. Returns `false` if it
     /// had completed already: whoever completes it first hands the result
     /// over.
+    ///
+    /// A load and a store, not a read-modify-write, which would cost every
+    /// task's end a locked instruction: only the worker running the task
+    /// completes it, or shutdown once no worker runs, so two calls never
+    /// meet. A wake that comes in between changes nothing either way.
+    #[inline]
     pub(crate) fn complete(&self) -> bool {
-        self.0.swap(COMPLETE, Ordering::AcqRel) != COMPLETE
+        if self.0.load(Ordering::Acquire) == COMPLETE {
+            return false;
+        }
+        self.0.store(COMPLETE, Ordering::Release);
+        true
     }
     // ANCHOR_END: transitions
 }

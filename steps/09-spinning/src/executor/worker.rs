@@ -43,18 +43,19 @@ thread_local! {
     static LOCAL: RefCell<Option<LocalQueue>> = const { RefCell::new(None) };
 }
 
-/// Queues `task` in the calling thread's local queue, if the thread is one
-/// of `executor`'s workers; gives it back otherwise.
-pub(super) fn push_local(executor: &Executor, task: Arc<Task>) -> Result<(), Arc<Task>> {
-    LOCAL.with(|local| match local.borrow().as_ref() {
-        Some(local) if local.executor == executor as *const Executor as usize => {
-            local.queue.push(task);
-            Ok(())
+/// Queues the task in the calling thread's local queue, taking it out of
+/// `task`, if the thread is one of `executor`'s workers; leaves it there
+/// otherwise.
+#[inline]
+pub(super) fn push_local(executor: &Executor, task: &mut Option<Arc<Task>>) {
+    LOCAL.with(|local| {
+        if let Some(local) = local.borrow().as_ref()
+            && local.executor == executor as *const Executor as usize
+        {
+            local.queue.push(task.take().expect("taken once"));
         }
-        _ => Err(task),
-    })
+    });
 }
-// ANCHOR_END: queues
 
 /// Starts worker thread number `index`, with `queue` as its local queue.
 ///

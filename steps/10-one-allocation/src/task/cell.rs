@@ -50,14 +50,19 @@ where
     }
 
     // ANCHOR: complete
-    /// The end of every task, however it ends: drops the future where it
-    /// lies, hands `result` to the handle, and leaves the set of live tasks.
-    /// Only the first call does anything.
+    /// The end of every task, however it ends: the future is dropped where
+    /// it lies, `result` goes to the handle, and the task leaves the set of
+    /// live tasks. Only the first call does anything.
     fn complete(&self, result: Result<F::Output, JoinError>) {
         if !self.state.complete() {
             return;
         }
-        self.future.drop_in_place();
+        // A future that returned `Ready` (`Ok`) was dropped by its poll.
+        // It is still there if it panicked, was aborted, or is dropped at
+        // shutdown (`Err`).
+        if result.is_err() {
+            self.future.drop_in_place();
+        }
         // Handing the result over wakes the handle's task, whose waker may
         // be anybody's (another executor's, say): if it panics, that must
         // not take the worker down either (lesson #8).

@@ -56,6 +56,7 @@ pub(super) fn push_local(executor: &Executor, task: &mut Option<Arc<Task>>) {
         }
     });
 }
+// ANCHOR_END: queues
 
 /// Starts worker thread number `index`, with `queue` as its local queue.
 ///

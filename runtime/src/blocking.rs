@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use crate::sync::{Condvar, Mutex};
+use crate::sync::{AtomicBool, Condvar, Mutex, Ordering};
 
 use crate::executor::{self, ThreadKind};
 use crate::idle::Idle;
-use crate::join::{self, JoinHandle};
+use crate::join::{self, JoinError, JoinHandle, JoinTarget, Slot};
 
 /// At most this many blocking threads run at once; more jobs wait.
 const MAX_THREADS: usize = 512;
@@ -30,6 +30,14 @@ pub(crate) struct BlockingPool {
     keep_alive: Duration,
 }
 
+/// What the pool's lock guards. Under it:
+///
+/// - every job in `queue` will be taken by a thread: one notified for it,
+///   one started for it, or, at the limit of `MAX_THREADS`, a busy one
+///   when it is done;
+/// - `threads` counts the threads that have not exited, idle or busy, and
+///   `idle` the ones waiting on the condvar;
+/// - once `shut_down` is set, nothing is queued again.
 struct PoolState {
     queue: VecDeque<Job>,
     /// Threads alive, busy or idle.
@@ -78,7 +86,7 @@ where
     let executor = executor::current().expect(
         "spawn_blocking called outside of a runtime: call it from inside block_on or a task",
     );
-    let (completer, handle) = join::channel();
+    let (completer, handle) = channel();
     let runtime = executor.clone();
     let job = Box::new(move || {
         // The runtime, so that `spawn` works in the job; as a blocking
@@ -94,6 +102,66 @@ where
     handle
 }
 // ANCHOR_END: spawn_blocking
+
+/// A `spawn_blocking` job's side of its handle: the output, and the flag
+/// that `abort` sets.
+pub(crate) struct BlockingTarget<T> {
+    output: Mutex<Slot<T>>,
+    cancelled: AtomicBool,
+}
+
+impl<T: Send> JoinTarget<T> for BlockingTarget<T> {
+    fn output(&self) -> &Mutex<Slot<T>> {
+        &self.output
+    }
+
+    /// A job can only be skipped: one that has started runs to its end.
+    fn abort(self: Arc<Self>) {
+        self.cancelled.store(true, Ordering::Release);
+    }
+}
+
+/// The blocking job's end: it stores the result and wakes the handle.
+pub(crate) struct Completer<T> {
+    target: Arc<BlockingTarget<T>>,
+}
+
+/// A new blocking job's output, seen from both ends.
+pub(crate) fn channel<T: Send + 'static>() -> (Completer<T>, JoinHandle<T>) {
+    let target = Arc::new(BlockingTarget {
+        output: Mutex::new(Slot::Waiting(None)),
+        cancelled: AtomicBool::new(false),
+    });
+    (
+        Completer {
+            target: target.clone(),
+        },
+        JoinHandle::new(target),
+    )
+}
+
+// ANCHOR: completer
+impl<T> Completer<T> {
+    /// Whether the handle asked for the job to be skipped.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.target.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Hands the job's result, or the panic that ended it, to the handle.
+    pub(crate) fn complete(self, result: std::thread::Result<T>) {
+        join::finish(&self.target.output, result.map_err(JoinError::panic));
+    }
+}
+
+/// A job dropped before it ran (skipped, or queued at shutdown) was
+/// cancelled: the completer goes with the job, and says so to the handle.
+/// After `complete`, this finds the result there and changes nothing.
+impl<T> Drop for Completer<T> {
+    fn drop(&mut self) {
+        join::finish(&self.target.output, Err(JoinError::cancelled()));
+    }
+}
+// ANCHOR_END: completer
 
 impl BlockingPool {
     pub(crate) fn new(keep_alive: Duration) -> BlockingPool {

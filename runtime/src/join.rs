@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::sync::{AtomicBool, Mutex, Ordering};
+use crate::sync::Mutex;
 
 // ANCHOR: join_handle
 /// An owned permission to await a spawned task's output.
@@ -71,43 +71,6 @@ pub(crate) fn finish<T>(output: &Mutex<Slot<T>>, result: Result<T, JoinError>) {
     }
 }
 
-/// A `spawn_blocking` job's side of its handle: the output, and the flag
-/// that `abort` sets.
-pub(crate) struct BlockingTarget<T> {
-    output: Mutex<Slot<T>>,
-    cancelled: AtomicBool,
-}
-
-impl<T: Send> JoinTarget<T> for BlockingTarget<T> {
-    fn output(&self) -> &Mutex<Slot<T>> {
-        &self.output
-    }
-
-    /// A job can only be skipped: one that has started runs to its end.
-    fn abort(self: Arc<Self>) {
-        self.cancelled.store(true, Ordering::Release);
-    }
-}
-
-/// The blocking job's end: it stores the result and wakes the handle.
-pub(crate) struct Completer<T> {
-    target: Arc<BlockingTarget<T>>,
-}
-
-/// A new blocking job's output, seen from both ends.
-pub(crate) fn channel<T: Send + 'static>() -> (Completer<T>, JoinHandle<T>) {
-    let target = Arc::new(BlockingTarget {
-        output: Mutex::new(Slot::Waiting(None)),
-        cancelled: AtomicBool::new(false),
-    });
-    (
-        Completer {
-            target: target.clone(),
-        },
-        JoinHandle::new(target),
-    )
-}
-
 impl<T> JoinHandle<T> {
     /// The handle of `target`.
     pub(crate) fn new(target: Arc<dyn JoinTarget<T>>) -> JoinHandle<T> {
@@ -157,29 +120,6 @@ impl<T> JoinHandle<T> {
     }
     // ANCHOR_END: abort
 }
-
-// ANCHOR: completer
-impl<T> Completer<T> {
-    /// Whether the handle asked for the job to be skipped.
-    pub(crate) fn is_cancelled(&self) -> bool {
-        self.target.cancelled.load(Ordering::Acquire)
-    }
-
-    /// Hands the job's result, or the panic that ended it, to the handle.
-    pub(crate) fn complete(self, result: std::thread::Result<T>) {
-        finish(&self.target.output, result.map_err(JoinError::panic));
-    }
-}
-
-/// A job dropped before it ran (skipped, or queued at shutdown) was
-/// cancelled: the completer goes with the job, and says so to the handle.
-/// After `complete`, this finds the result there and changes nothing.
-impl<T> Drop for Completer<T> {
-    fn drop(&mut self) {
-        finish(&self.target.output, Err(JoinError::cancelled()));
-    }
-}
-// ANCHOR_END: completer
 
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
@@ -362,7 +302,9 @@ fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blocking::channel;
     use crate::test_util::counting_waker;
+    use std::sync::atomic::Ordering;
 
     fn poll<T>(handle: &mut JoinHandle<T>, waker: &Waker) -> Poll<Result<T, JoinError>> {
         Pin::new(handle).poll(&mut Context::from_waker(waker))
@@ -434,6 +376,7 @@ mod tests {
 #[cfg(all(test, loom))]
 mod model {
     use super::*;
+    use crate::blocking::channel;
     use crate::test_util::counting_waker;
 
     /// A result handed over while the handle is being polled on another

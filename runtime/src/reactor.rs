@@ -229,9 +229,11 @@ impl Reactor {
         }
     }
 
-    /// Forgets every registration's wakers, which hold tasks: called at
-    /// shutdown, so that no task stays alive through them.
-    pub(crate) fn clear_wakers(&self) {
+    /// Wakes, and so forgets, every registration's waiters: called at
+    /// shutdown, so that no task stays alive through a stored waker, and a
+    /// waiter outside the runtime polls again and gets the "shut down"
+    /// error instead of waiting for ever.
+    pub(crate) fn wake_all_waiters(&self) {
         let sources: Vec<Arc<ScheduledIo>> = self
             .sources
             .lock()
@@ -240,7 +242,11 @@ impl Reactor {
             .map(|(_, io)| io.clone())
             .collect();
         for io in sources {
-            io.clear_wakers();
+            for waker in io.take_wakers() {
+                // A waker may be anybody's; one that panics must not stop
+                // the others (lesson #8).
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
+            }
         }
     }
 }

@@ -96,7 +96,14 @@ impl Future for Sleep {
         // register with the one polling it now.)
         let executor = executor::current()
             .expect("a Sleep was polled outside of a runtime: await it inside block_on");
-        let key = executor.add_timer(self.deadline, cx.waker().clone());
+        let key = executor
+            .add_timer(self.deadline, cx.waker().clone())
+            .unwrap_or_else(|| {
+                panic!(
+                    "a Sleep was polled after its runtime shut down: no worker would ever \
+                     fire it; await it while the runtime is running"
+                )
+            });
         self.entry = Some((executor, key));
         Poll::Pending
     }

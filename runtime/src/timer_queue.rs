@@ -56,6 +56,11 @@ impl TimerQueue {
             .map(|(&(deadline, _), _)| deadline)
     }
 
+    /// Every pending timer's waker, in deadline order (runtime shutdown).
+    pub(crate) fn into_wakers(self) -> Vec<Waker> {
+        self.entries.into_values().collect()
+    }
+
     /// Removes every timer whose deadline is not after `now`, and returns
     /// their wakers, earliest first, for the caller to wake.
     pub(crate) fn take_expired(&mut self, now: Instant) -> Vec<Waker> {

@@ -86,3 +86,43 @@ fn a_socket_outliving_its_runtime_fails_instead_of_hanging() {
         assert!(error.to_string().contains("has shut down"), "{error}");
     });
 }
+
+/// A blocking job waits, in a `block_on` of its own, on a `Sleep` of its
+/// runtime, and the runtime is dropped. Shutdown waits for running jobs,
+/// and the sleep's timer is gone with the runtime: before, the job waited
+/// for ever, and so did the drop. Now shutdown wakes the timer's waker, and
+/// the sleep, polled again, panics with a message that names the misuse.
+#[test]
+fn a_sleep_polled_after_its_runtime_shut_down_panics_instead_of_hanging() {
+    watchdog(
+        LIMIT,
+        "a blocking job sleeping across its runtime's shutdown",
+        || {
+            let runtime = runtime::Runtime::new().unwrap();
+            let (started, is_started) = std::sync::mpsc::channel();
+            // In an `Option`: a handle is itself a future, and `block_on`
+            // would otherwise be asked to return one unawaited.
+            let job = runtime.block_on(async move {
+                Some(task::spawn_blocking(move || {
+                    let sleep = runtime::time::sleep(Duration::from_secs(3600));
+                    let mut sleep = std::pin::pin!(sleep);
+                    futures::executor::block_on(std::future::poll_fn(|cx| {
+                        let poll = sleep.as_mut().poll(cx);
+                        let _ = started.send(());
+                        poll
+                    }))
+                }))
+            });
+            let job = job.expect("spawned");
+            is_started.recv().unwrap();
+            drop(runtime);
+            let error = futures::executor::block_on(job).unwrap_err();
+            assert!(error.is_panic());
+            let message = panic_message(error.into_panic());
+            assert!(
+                message.contains("polled after its runtime shut down"),
+                "{message}"
+            );
+        },
+    );
+}

@@ -1,5 +1,6 @@
 //! Shutdown: stop the workers, then drop every task that has not completed.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::thread;
 
@@ -91,10 +92,15 @@ impl Executor {
         }
         let tasks: Vec<Arc<Task>> = self.tasks.take_all();
         // Pending timers and I/O waiters hold wakers, and so tasks: let
-        // them go too.
-        let timers = std::mem::take(&mut *self.timers.lock());
-        drop(timers);
-        self.reactor.clear_wakers();
+        // them go too, woken rather than dropped. A waker may belong to a
+        // thread outside the runtime (a blocking job in a `block_on` of
+        // its own, say), which then polls again and learns that the
+        // runtime is gone, instead of waiting for ever. This runtime's own
+        // tasks ignore the wake: nothing is queued any more.
+        for waker in self.take_timers() {
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
+        }
+        self.reactor.wake_all_waiters();
         for task in tasks {
             task.drop_future();
         }

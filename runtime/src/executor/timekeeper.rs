@@ -63,11 +63,17 @@ impl Executor {
         self.timers.lock().next_deadline()
     }
 
-    /// Adds a timer. If it is now the earliest, the timekeeper may be
+    /// Adds a timer, unless shutdown has begun: then `None`, as no worker
+    /// would ever fire it. If it is now the earliest, the timekeeper may be
     /// parked with a later timeout: wake it so it waits for this one.
-    pub(crate) fn add_timer(&self, deadline: Instant, waker: Waker) -> TimerKey {
+    pub(crate) fn add_timer(&self, deadline: Instant, waker: Waker) -> Option<TimerKey> {
         let (key, earliest) = {
             let mut timers = self.timers.lock();
+            // Shutdown sets `shut_down`, then empties this queue under its
+            // lock: a timer added after that would never fire.
+            if self.is_shut_down() {
+                return None;
+            }
             let key = timers.insert(deadline, waker);
             (key, timers.next_deadline() == Some(deadline))
         };
@@ -76,7 +82,7 @@ impl Executor {
             // lock, so it either saw this timer or gets this notification.
             self.wake_timekeeper(&mut self.state.lock());
         }
-        key
+        Some(key)
     }
 
     /// Gives a pending timer the waker of the latest poll. Returns `false`
@@ -84,6 +90,11 @@ impl Executor {
     /// down).
     pub(crate) fn update_timer(&self, key: TimerKey, waker: &Waker) -> bool {
         self.timers.lock().update(key, waker)
+    }
+
+    /// Empties the timer queue (shutdown): every pending timer's waker.
+    pub(super) fn take_timers(&self) -> Vec<Waker> {
+        std::mem::take(&mut *self.timers.lock()).into_wakers()
     }
 
     /// Removes a timer if it is still pending.

@@ -69,11 +69,15 @@ impl<S: mio::event::Source> Registered<S> {
                     if self.reactor.is_shut_down() {
                         // No reactor polls for this source any more: waiting
                         // would be for ever.
-                        return Poll::Ready(Err(io::Error::other(
-                            "the runtime this socket was created in has shut down",
-                        )));
+                        return Poll::Ready(Err(shut_down()));
                     }
                     if self.io.poll_ready(cx, direction, waiter).is_pending() {
+                        // Shutdown wakes every stored waker once, after it
+                        // sets the flag: a waker stored since then would
+                        // never be woken. Look at the flag again.
+                        if self.reactor.is_shut_down() {
+                            return Poll::Ready(Err(shut_down()));
+                        }
                         return Poll::Pending;
                     }
                     // Ready again already: an event came in. Try again.
@@ -90,8 +94,9 @@ impl<S: mio::event::Source> Registered<S> {
     ///
     /// This is for `poll_read`-style code, as in `AsyncRead`, which has
     /// nowhere to keep a place of its own among the waiters: the source
-    /// keeps one place for its reader, and only the task that polled last
-    /// is woken. For several tasks waiting at once, use
+    /// keeps one waker per polling task, and the next readable event wakes
+    /// them all. A task that stops polling stays until that event. For
+    /// many tasks that wait and give up, use
     /// [`read_with`](Registered::read_with).
     pub fn poll_read_with<R>(
         &self,
@@ -103,8 +108,8 @@ impl<S: mio::event::Source> Registered<S> {
 
     /// Polls a write-side operation: `op` is retried whenever the source
     /// becomes writable, until it does not return `WouldBlock`. Like
-    /// [`poll_read_with`](Registered::poll_read_with), it wakes only the
-    /// task that polled last.
+    /// [`poll_read_with`](Registered::poll_read_with), it keeps one waker
+    /// per polling task until the next writable event.
     pub fn poll_write_with<R>(
         &self,
         cx: &mut Context<'_>,
@@ -156,6 +161,12 @@ impl<S: mio::event::Source> Registered<S> {
         };
         std::future::poll_fn(|cx| self.poll_io(cx, direction, &mut place.waiter, &mut op)).await
     }
+}
+
+/// The error of an operation that would wait on a runtime that has shut
+/// down: no reactor will ever report the event it waits for.
+fn shut_down() -> io::Error {
+    io::Error::other("the runtime this socket was created in has shut down")
 }
 
 /// A waiting future's place among a source's waiters, given back when the

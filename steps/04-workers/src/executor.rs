@@ -15,11 +15,11 @@
 //! # Locks
 //!
 //! A thread that holds one of these locks may take only the ones listed
-//! after it, never one before: the state lock (`Executor::state`), the
-//! timer queue. The other lock (a task's output) is a leaf: nothing else
-//! is taken while it is held.
-//! Wakers are called with no lock held, since waking a task takes the
-//! state lock.
+//! after it, never one before: a task's future (held while it is polled, so
+//! around all of the task's own code), the state lock (`Executor::state`),
+//! the timer queue. The other lock (a task's output) is a leaf: nothing
+//! else is taken while it is held. Wakers are called with no lock held,
+//! since waking a task takes the state lock.
 
 mod context;
 mod shutdown;

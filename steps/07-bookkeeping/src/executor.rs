@@ -14,13 +14,14 @@
 //! # Locks
 //!
 //! A thread that holds one of these locks may take only the ones listed
-//! after it, never one before: the reactor's poll lock, the state lock
-//! (`Executor::state`), the timer queue. The other locks (the reactor's
-//! list of sources, a source's waiters, a task's output) are leaves:
-//! nothing else is taken while one is held.
-//! The reactor wakes tasks with its poll lock held, and waking a task may
-//! take the state lock, which is why the poll lock comes first; every
-//! other waker is called with no lock held.
+//! after it, never one before: a task's future (held while it is polled, so
+//! around all of the task's own code), the reactor's poll lock, the state
+//! lock (`Executor::state`), the timer queue. The other locks (the
+//! reactor's list of sources, a source's waiters, a task's output) are
+//! leaves: nothing else is taken while one is held. The reactor wakes tasks
+//! with its poll lock held, and waking a task may take the state lock,
+//! which is why the poll lock comes first; every other waker is called with
+//! no lock held.
 
 mod context;
 mod shutdown;

@@ -8,6 +8,7 @@ mod common;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream as StdTcpStream};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -239,6 +240,51 @@ fn io_is_seen_while_every_worker_is_busy() {
             stop.store(true, Ordering::Relaxed);
             assert_eq!(received, b"ping");
             drop(client.join().unwrap());
+        });
+    });
+}
+
+/// Two tasks read one stream at once, through `poll_read_with`, as
+/// `AsyncRead` on a shared `&TcpStream` does. The peer sends one byte, then
+/// another: each is read by one of them, and neither waits for ever for an
+/// event that woke only the other (lesson #14's single place per direction
+/// lost that wake).
+#[test]
+fn two_tasks_reading_one_stream_are_both_woken() {
+    watchdog(LIMIT, "two tasks reading one stream", || {
+        block_on(async {
+            let (listener, address) = listen();
+            let peer = thread::spawn(move || {
+                let mut client = StdTcpStream::connect(address).unwrap();
+                for byte in [b'a', b'b'] {
+                    thread::sleep(Duration::from_millis(50));
+                    client.write_all(&[byte]).unwrap();
+                }
+                client
+            });
+            let stream = Arc::new(accept(&listener).await);
+            let readers: Vec<_> = (0..2)
+                .map(|_| {
+                    let stream = stream.clone();
+                    spawn(async move {
+                        let mut buf = [0; 1];
+                        let n = std::future::poll_fn(|cx| {
+                            stream.poll_read_with(cx, |mut s| s.read(&mut buf))
+                        })
+                        .await
+                        .unwrap();
+                        assert_eq!(n, 1);
+                        buf[0]
+                    })
+                })
+                .collect();
+            let mut received = Vec::new();
+            for reader in readers {
+                received.push(reader.await.unwrap());
+            }
+            received.sort();
+            assert_eq!(received, b"ab");
+            drop(peer.join().unwrap());
         });
     });
 }

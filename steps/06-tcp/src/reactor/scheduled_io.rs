@@ -63,11 +63,13 @@ pub(crate) struct ScheduledIo {
 /// holds only tasks that still wait (lesson #14).
 #[derive(Default)]
 struct Waiters {
-    /// The task that last polled through `poll_read_with` or
-    /// `poll_write_with`, which `AsyncRead` and `AsyncWrite` use: a stream
-    /// has one reader and one writer at a time, so one place, which each
-    /// poll takes over.
-    poller: Option<Waker>,
+    /// The tasks that polled through `poll_read_with` or `poll_write_with`,
+    /// which `AsyncRead` and `AsyncWrite` use and which have nowhere to keep
+    /// a key: one waker per task (`will_wake` finds a task's own), usually
+    /// one, two for two tasks reading one `&TcpStream`. A poller that stops
+    /// polling stays until the next event in this direction, which wakes
+    /// and clears them all.
+    pollers: Vec<Waker>,
     /// The tasks waiting in `read_with` or `write_with` (`accept`,
     /// `connect`): several may wait at once, say many tasks in `accept` on
     /// one listener. Each waiting future holds its key, and removes its
@@ -79,7 +81,7 @@ struct Waiters {
 /// Which place in the waiters a task waits in.
 #[derive(Debug)]
 pub(crate) enum Waiter {
-    /// The one place for the direction's poller.
+    /// A poller, with no place of its own (see `Waiters::pollers`).
     Poller,
     /// A place of the waiting future's own, once it has one.
     Future(Option<usize>),
@@ -143,7 +145,7 @@ impl ScheduledIo {
         for direction in [Direction::Read, Direction::Write] {
             if bits & direction.mask() != 0 {
                 let mut waiters = self.waiters(direction).lock();
-                woken.extend(waiters.poller.take());
+                woken.append(&mut waiters.pollers);
                 // Each future keeps its place: it gives it back itself.
                 woken.extend(
                     waiters
@@ -169,28 +171,35 @@ impl ScheduledIo {
         if let Some(event) = self.ready_event(direction) {
             return Poll::Ready(event);
         }
-        {
+        // The waker this poll replaces, dropped once the lock is let go:
+        // dropping a waker runs foreign code.
+        let _replaced = {
             let mut waiters = self.waiters(direction).lock();
             let place = match waiter {
-                Waiter::Poller => &mut waiters.poller,
+                Waiter::Poller => {
+                    if !waiters.pollers.iter().any(|w| w.will_wake(cx.waker())) {
+                        waiters.pollers.push(cx.waker().clone());
+                    }
+                    None
+                }
                 // A key that names nothing is not possible: only the
                 // future that holds it removes its place.
-                Waiter::Future(Some(key)) => &mut waiters.futures[*key],
+                Waiter::Future(Some(key)) => Some(&mut waiters.futures[*key]),
                 Waiter::Future(key @ None) => {
                     let entry = waiters.futures.vacant_entry();
                     *key = Some(entry.key());
-                    entry.insert(None)
+                    Some(entry.insert(None))
                 }
             };
             // The latest poll's waker: the future may have moved to another
             // task since it last waited (lesson #4).
-            if !place
-                .as_ref()
-                .is_some_and(|waker| waker.will_wake(cx.waker()))
-            {
-                *place = Some(cx.waker().clone());
+            match place {
+                Some(place) if !place.as_ref().is_some_and(|w| w.will_wake(cx.waker())) => {
+                    place.replace(cx.waker().clone())
+                }
+                _ => None,
             }
-        }
+        };
         // Look again: an event that arrived between the first look and
         // storing the waker found no waker to wake. Without this second
         // look, the task would wait for an edge that has already passed.
@@ -248,7 +257,7 @@ impl ScheduledIo {
         let mut wakers = Vec::new();
         for direction in [Direction::Read, Direction::Write] {
             let mut waiters = self.waiters(direction).lock();
-            wakers.extend(waiters.poller.take());
+            wakers.append(&mut waiters.pollers);
             wakers.extend(
                 waiters
                     .futures
@@ -263,7 +272,7 @@ impl ScheduledIo {
     #[cfg(test)]
     pub(crate) fn waiter_places(&self, direction: Direction) -> usize {
         let waiters = self.waiters(direction).lock();
-        usize::from(waiters.poller.is_some()) + waiters.futures.len()
+        waiters.pollers.len() + waiters.futures.len()
     }
 }
 

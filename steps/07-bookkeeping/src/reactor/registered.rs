@@ -86,8 +86,9 @@ impl<S: mio::event::Source> Registered<S> {
     ///
     /// This is for `poll_read`-style code, as in `AsyncRead`, which has
     /// nowhere to keep a place of its own among the waiters: the source
-    /// keeps one place for its reader, and only the task that polled last
-    /// is woken. For several tasks waiting at once, use
+    /// keeps one waker per polling task, and the next readable event wakes
+    /// them all. A task that stops polling stays until that event. For
+    /// many tasks that wait and give up, use
     /// [`read_with`](Registered::read_with).
     pub fn poll_read_with<R>(
         &self,
@@ -99,8 +100,8 @@ impl<S: mio::event::Source> Registered<S> {
 
     /// Polls a write-side operation: `op` is retried whenever the source
     /// becomes writable, until it does not return `WouldBlock`. Like
-    /// [`poll_read_with`](Registered::poll_read_with), it wakes only the
-    /// task that polled last.
+    /// [`poll_read_with`](Registered::poll_read_with), it keeps one waker
+    /// per polling task until the next writable event.
     pub fn poll_write_with<R>(
         &self,
         cx: &mut Context<'_>,

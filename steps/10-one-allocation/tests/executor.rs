@@ -216,8 +216,10 @@ impl Future for Probe {
         if self.in_poll.swap(true, Ordering::SeqCst) {
             self.overlapped.store(true, Ordering::SeqCst);
         }
-        self.polls.fetch_add(1, Ordering::SeqCst);
+        // The waker is stored before the poll is counted: a test that saw
+        // the count go up takes the waker right away.
         *self.waker.lock() = Some(cx.waker().clone());
+        self.polls.fetch_add(1, Ordering::SeqCst);
         spin(200);
         self.in_poll.store(false, Ordering::SeqCst);
         if self.finish.load(Ordering::SeqCst) {

@@ -1,0 +1,281 @@
+//! `check`: build an attempt, run its exercise's tests and its demo, and say what passes.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::attempt::{self, Paths};
+use crate::exercises::Exercise;
+use crate::process::{self, Outcome};
+use crate::tests_doc;
+
+/// A test binary run may take this long before it is stopped (the tests' own watchdogs turn a
+/// hang into a failure well before).
+const TEST_LIMIT: Duration = Duration::from_secs(600);
+/// The demo must exit by itself within this long, as the book's checks ask of every stage.
+const DEMO_LIMIT: Duration = Duration::from_secs(120);
+/// Building may take this long (a first build compiles the dependencies).
+const BUILD_LIMIT: Duration = Duration::from_secs(1200);
+
+/// The result of one test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestResult {
+    /// The test file, without `.rs`.
+    pub file: String,
+    /// The test function.
+    pub name: String,
+    /// Whether it reported `ok`. A test that did not report (its run was stopped) failed.
+    pub passed: bool,
+    /// What it printed when it failed: its panic message.
+    pub output: String,
+}
+
+/// Everything a check found.
+#[derive(Debug)]
+pub struct Report {
+    /// Whether the exercise's tests compiled.
+    pub built: bool,
+    /// One entry per selected test, in the exercise's order.
+    pub tests: Vec<TestResult>,
+    /// Whether the demo exited 0 in time (`None`: not run).
+    pub demo: Option<bool>,
+}
+
+impl Report {
+    /// Every test passed and the demo exited 0.
+    pub fn all_passed(&self) -> bool {
+        self.built && self.tests.iter().all(|t| t.passed) && self.demo == Some(true)
+    }
+}
+
+/// How verbose a check is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Voice {
+    /// Tell the attendee everything.
+    Attendee,
+    /// Only a line per test (what `prove` prints).
+    Quiet,
+}
+
+/// Runs the checks of `exercise` on the crate in `dir`.
+pub fn check(paths: &Paths, exercise: &Exercise, dir: &Path, voice: Voice, demo: bool) -> Result<Report, String> {
+    let manifest = dir.join("Cargo.toml");
+    let manifest = manifest.to_str().ok_or("the attempt's path is not UTF-8")?;
+    let target = paths.target.to_str().ok_or("the target path is not UTF-8")?;
+    let cargo = process::cargo();
+    let mut report = Report {
+        built: false,
+        tests: Vec::new(),
+        demo: None,
+    };
+
+    // Build first, so a compile error is shown as one, not as failing tests.
+    let mut build = vec!["test", "--no-run", "--manifest-path", manifest, "--target-dir", target];
+    for (file, _) in exercise.tests {
+        build.extend(["--test", file]);
+    }
+    if voice == Voice::Attendee {
+        println!("building {} (cargo test --no-run)…", dir.display());
+    }
+    let outcome = process::run(&cargo, &build, dir, BUILD_LIMIT)?;
+    if outcome.success != Some(true) {
+        println!("{}", outcome.stderr.trim_end());
+        println!("\nYour crate does not build yet: fix the errors above, then run `cargo workshop check` again.");
+        return Ok(report);
+    }
+    report.built = true;
+
+    for (file, names) in exercise.tests {
+        let mut args = vec!["test", "--manifest-path", manifest, "--target-dir", target, "--test", file, "--"];
+        args.extend(names.iter().copied());
+        if !names.is_empty() {
+            args.push("--exact");
+        }
+        let outcome = process::run(&cargo, &args, dir, TEST_LIMIT)?;
+        let source = attempt::read(&dir.join("tests").join(format!("{file}.rs")))?;
+        let wanted: Vec<String> = if names.is_empty() {
+            tests_doc::test_names(&source)
+        } else {
+            names.iter().map(|n| n.to_string()).collect()
+        };
+        for name in wanted {
+            let passed = reported(&outcome, &name) == Some(true);
+            let output = if passed { String::new() } else { failure_output(&outcome, &name) };
+            if voice == Voice::Quiet {
+                println!("    [{}] {file}::{name}", if passed { "ok" } else { "fail" });
+            }
+            report.tests.push(TestResult {
+                file: file.to_string(),
+                name,
+                passed,
+                output,
+            });
+        }
+    }
+
+    if demo {
+        let args = ["run", "-q", "--manifest-path", manifest, "--target-dir", target];
+        let outcome = process::run(&cargo, &args, dir, DEMO_LIMIT + BUILD_LIMIT)?;
+        report.demo = Some(outcome.success == Some(true));
+        if voice == Voice::Quiet {
+            let mark = if outcome.success == Some(true) { "ok" } else { "fail" };
+            let seconds = outcome.elapsed.as_secs_f64();
+            println!("    [{mark}] demo (cargo run, {seconds:.1} s with its build)");
+        }
+        if outcome.success != Some(true) && voice == Voice::Attendee {
+            let tail: Vec<&str> = outcome.stderr.lines().rev().take(12).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            report_demo_failure(&outcome, &tail.join("\n"));
+        }
+    }
+    if voice == Voice::Attendee {
+        print_report(exercise, dir, &report)?;
+    }
+    Ok(report)
+}
+
+/// `Some(true)` if the run printed `test NAME ... ok`, `Some(false)` for `FAILED`, `None` if
+/// the test never reported (filtered out, or the run was stopped).
+fn reported(outcome: &Outcome, name: &str) -> Option<bool> {
+    let prefix = format!("test {name} ... ");
+    outcome.stdout.lines().find_map(|line| {
+        let rest = line.strip_prefix(&prefix)?;
+        Some(rest.trim() == "ok")
+    })
+}
+
+/// The captured output of a failed test: the lines after `---- NAME stdout ----`, up to the
+/// next such header or the `failures:` list.
+fn failure_output(outcome: &Outcome, name: &str) -> String {
+    if outcome.success.is_none() {
+        return "the test run did not finish in time and was stopped".to_string();
+    }
+    let header = format!("---- {name} stdout ----");
+    let mut lines = outcome.stdout.lines().skip_while(|line| *line != header);
+    if lines.next().is_none() {
+        return "it did not run: see the output of `cargo test` in the attempt folder".to_string();
+    }
+    let body: Vec<&str> = lines
+        .take_while(|line| !line.starts_with("---- ") && line.trim() != "failures:")
+        .filter(|line| !line.starts_with("note: run with `RUST_BACKTRACE"))
+        .collect();
+    body.join("\n").trim().to_string()
+}
+
+fn report_demo_failure(outcome: &Outcome, tail: &str) {
+    match outcome.success {
+        None => println!(
+            "\nThe demo (cargo run) did not exit within {} s: a task that never finishes, or a shutdown that waits for ever.",
+            DEMO_LIMIT.as_secs()
+        ),
+        _ => println!("\nThe demo (cargo run) failed; the end of what it printed:\n{tail}"),
+    }
+}
+
+fn print_report(exercise: &Exercise, dir: &Path, report: &Report) -> Result<(), String> {
+    println!("\nExercise {}: {}", exercise.id, exercise.title);
+    let mut lessons_ok = Vec::new();
+    let mut lessons_failing = Vec::new();
+    let mut first_failure = None;
+    let mut file = "";
+    for test in &report.tests {
+        if test.file != file {
+            file = &test.file;
+            println!("  tests/{file}.rs");
+        }
+        let source = attempt::read(&dir.join("tests").join(format!("{}.rs", test.file)))?;
+        let doc = tests_doc::describe(&source, &test.name);
+        let lessons = tests_doc::lessons(&doc);
+        if test.passed {
+            lessons_ok.extend(lessons);
+        } else {
+            lessons_failing.extend(lessons);
+            first_failure.get_or_insert((test, doc.clone()));
+        }
+        println!(
+            "    [{}] {} — {}",
+            if test.passed { "ok" } else { "fail" },
+            test.name,
+            tests_doc::first_sentence(&doc)
+        );
+    }
+    if let Some(demo) = report.demo {
+        println!("  [{}] the demo (cargo run) exits by itself with status 0", if demo { "ok" } else { "fail" });
+    }
+    lessons_ok.retain(|lesson| !lessons_failing.contains(lesson));
+    lessons_ok.sort_unstable();
+    lessons_ok.dedup();
+    lessons_failing.sort_unstable();
+    lessons_failing.dedup();
+    let list = |lessons: &[u32]| {
+        lessons
+            .iter()
+            .map(|n| format!("#{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !lessons_ok.is_empty() {
+        println!("  lessons these tests guard, passing: {}", list(&lessons_ok));
+    }
+    if !lessons_failing.is_empty() {
+        println!("  lessons not passing yet: {} (book: appendix-bugs.md)", list(&lessons_failing));
+    }
+    println!(
+        "  not checked here: the unit tests in src/, which test private code; once this is green,\n  \
+         `cargo test` in {} runs them too.",
+        dir.display()
+    );
+    if let Some((test, doc)) = first_failure {
+        println!("\nFirst failing test: tests/{}.rs, {}", test.file, test.name);
+        println!("  What it checks: {doc}");
+        if !test.output.is_empty() {
+            println!("  What it said:");
+            for line in test.output.lines().take(12) {
+                println!("    {line}");
+            }
+        }
+        println!(
+            "  Re-read: chapter {}, \"{}\" (book/src/{})",
+            exercise.chapter(),
+            exercise.section,
+            exercise.section_link()
+        );
+    } else if report.all_passed() {
+        println!("\nAll green. `cargo workshop diff` compares your code with the stage's; `cargo workshop next` goes on.");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(stdout: &str) -> Outcome {
+        Outcome {
+            success: Some(false),
+            stdout: stdout.to_string(),
+            stderr: String::new(),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    const RUN: &str = "running 2 tests\ntest a ... ok\ntest b ... FAILED\n\nfailures:\n\n---- b stdout ----\n\nthread 'b' panicked at src/x.rs:1:5:\nnot yet implemented: 01: hint\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\n\nfailures:\n    b\n";
+
+    #[test]
+    fn results_and_panic_messages_are_read_from_libtest_output() {
+        let run = outcome(RUN);
+        assert_eq!(reported(&run, "a"), Some(true));
+        assert_eq!(reported(&run, "b"), Some(false));
+        assert_eq!(reported(&run, "c"), None);
+        assert_eq!(
+            failure_output(&run, "b"),
+            "thread 'b' panicked at src/x.rs:1:5:\nnot yet implemented: 01: hint"
+        );
+    }
+
+    #[test]
+    fn a_stopped_run_says_so() {
+        let mut run = outcome("running 1 test\n");
+        run.success = None;
+        assert!(failure_output(&run, "a").contains("stopped"));
+    }
+}

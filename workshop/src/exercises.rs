@@ -1,0 +1,120 @@
+//! Every exercise of the workshop, in order: the one place its metadata lives.
+//!
+//! What an exercise asks you to write is not here: it is the marked regions of its stage's
+//! source (see `regions`). What its tests check is not here either: it is each test's own
+//! doc comment (see `tests_doc`). The size of an exercise is counted from its regions.
+
+/// One exercise.
+#[derive(Debug)]
+pub struct Exercise {
+    /// `05a`: the stage's number, and a letter when the stage has several exercises.
+    pub id: &'static str,
+    /// What you build, in a few words.
+    pub title: &'static str,
+    /// The stage folder under `steps/`, which is also the chapter's file name under `book/src`.
+    pub stage: &'static str,
+    /// The heading, in the stage's chapter, of the section to read first.
+    pub section: &'static str,
+    /// The tests that check it: (file under `tests/`, without `.rs`; the test functions, or
+    /// every test of the file when empty). Public API only.
+    pub tests: &'static [(&'static str, &'static [&'static str])],
+}
+
+impl Exercise {
+    /// The chapter number: the stage number without its leading zero.
+    pub fn chapter(&self) -> u32 {
+        self.id[..2].parse().unwrap_or(0)
+    }
+
+    /// The attempt's package name: `workshop-05a`, which no stage uses.
+    pub fn package(&self) -> String {
+        format!("workshop-{}", self.id)
+    }
+
+    /// Where to read, as the hint of every hole says it.
+    pub fn see(&self) -> String {
+        format!("see chapter {}, \"{}\"", self.chapter(), self.section)
+    }
+
+    /// The section's address in the book: mdBook's id of a heading is its text in lower case,
+    /// with spaces as dashes and other punctuation dropped.
+    pub fn section_link(&self) -> String {
+        let id: String = self
+            .section
+            .to_lowercase()
+            .chars()
+            .filter_map(|c| match c {
+                ' ' => Some('-'),
+                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                _ => None,
+            })
+            .collect();
+        format!("{}.md#{id}", self.stage)
+    }
+
+    /// The time it should take, by the rule the instructor's guide states until each exercise
+    /// is timed: 10 minutes to read the section and the hints, then one minute a line to write.
+    pub fn estimate_minutes(lines_to_write: usize) -> usize {
+        10 + lines_to_write
+    }
+}
+
+/// Every exercise, in workshop order.
+pub const ALL: &[Exercise] = &[
+    Exercise {
+        id: "01",
+        title: "block_on: poll, and sleep until the waker is called",
+        stage: "01-block-on",
+        section: "Building `block_on`",
+        tests: &[("block_on", &[]), ("idle", &[])],
+    },
+];
+
+/// The exercise with this id; `5a` and `05A` are accepted for `05a`.
+pub fn find(id: &str) -> Option<&'static Exercise> {
+    let id = id.to_ascii_lowercase();
+    let id = if id.len() == 1 || id.chars().nth(1).is_some_and(|c| c.is_ascii_alphabetic()) {
+        format!("0{id}")
+    } else {
+        id
+    };
+    ALL.iter().find(|exercise| exercise.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_ordered_and_match_their_stage() {
+        for pair in ALL.windows(2) {
+            assert!(pair[0].id < pair[1].id, "{} before {}", pair[0].id, pair[1].id);
+        }
+        for exercise in ALL {
+            assert_eq!(&exercise.stage[..2], &exercise.id[..2], "{}", exercise.id);
+            assert!(!exercise.tests.is_empty(), "{} has no tests", exercise.id);
+        }
+    }
+
+    #[test]
+    fn ids_are_found_in_short_forms() {
+        let Some(first) = ALL.first() else { return };
+        assert_eq!(find(first.id).map(|e| e.id), Some(first.id));
+        assert_eq!(find(&first.id.to_uppercase()).map(|e| e.id), Some(first.id));
+        assert_eq!(find(first.id.trim_start_matches('0')).map(|e| e.id), Some(first.id));
+        assert!(find("99z").is_none());
+    }
+
+    #[test]
+    fn the_section_link_is_mdbooks_heading_id() {
+        let exercise = Exercise {
+            id: "05a",
+            title: "",
+            stage: "05-reactor",
+            section: "Tokens: a slot and a generation",
+            tests: &[],
+        };
+        assert_eq!(exercise.section_link(), "05-reactor.md#tokens-a-slot-and-a-generation");
+        assert_eq!(exercise.chapter(), 5);
+    }
+}

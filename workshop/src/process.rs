@@ -1,0 +1,106 @@
+//! Running cargo and the demo with a deadline, on every system: spawn, wait in short sleeps
+//! until the child exits or the deadline passes, then kill it. Output is read on threads so a
+//! child that prints a lot never blocks on a full pipe.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How a child process ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// `Some(true)` exit status 0, `Some(false)` another status, `None` killed at the deadline.
+    pub success: Option<bool>,
+    /// What it printed on stdout.
+    pub stdout: String,
+    /// What it printed on stderr.
+    pub stderr: String,
+    /// How long it ran.
+    pub elapsed: Duration,
+}
+
+/// Runs `program` with `args` in `dir`; kills it if it runs longer than `limit`.
+pub fn run(program: &str, args: &[&str], dir: &Path, limit: Duration) -> Result<Outcome, String> {
+    let started = Instant::now();
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+    let read = |pipe: Option<Box<dyn Read + Send>>| {
+        thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                // A read error only cuts the output short; the exit status still tells.
+                let _ = pipe.read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = read(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = read(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let success = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status.success()),
+            Ok(None) if started.elapsed() >= limit => {
+                // Killing may fail only because it has just exited; `wait` reaps it either way.
+                let _ = child.kill();
+                child
+                    .wait()
+                    .map_err(|e| format!("cannot wait for `{program}`: {e}"))?;
+                break None;
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(format!("cannot wait for `{program}`: {e}")),
+        }
+    };
+    let join = |handle: thread::JoinHandle<String>| handle.join().unwrap_or_default();
+    Ok(Outcome {
+        success,
+        stdout: join(stdout),
+        stderr: join(stderr),
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The cargo that runs us (`CARGO` is set by `cargo run`), or `cargo` from the PATH.
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_that_exits_gives_its_status_and_output() {
+        let dir = std::env::temp_dir();
+        let quick = run(&cargo(), &["--version"], &dir, Duration::from_secs(60)).unwrap();
+        assert_eq!(quick.success, Some(true));
+        assert!(quick.stdout.starts_with("cargo "), "{}", quick.stdout);
+    }
+
+    #[test]
+    fn a_child_that_outlives_its_deadline_is_killed() {
+        // This test binary itself, asked to run only the sleeper below: a child that would
+        // run for a minute, on any system.
+        let exe = std::env::current_exe().unwrap();
+        let args = ["--ignored", "--exact", "process::tests::sleeps_for_a_minute"];
+        let dir = std::env::temp_dir();
+        let outcome = run(exe.to_str().unwrap(), &args, &dir, Duration::from_millis(500)).unwrap();
+        assert!(outcome.success.is_none(), "not killed: {outcome:?}");
+        assert!(outcome.elapsed < Duration::from_secs(30), "{outcome:?}");
+    }
+
+    /// The child of the test above.
+    #[test]
+    #[ignore = "only run as the child of a_child_that_outlives_its_deadline_is_killed"]
+    fn sleeps_for_a_minute() {
+        thread::sleep(Duration::from_secs(60));
+    }
+}

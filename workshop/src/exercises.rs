@@ -68,6 +68,27 @@ pub const ALL: &[Exercise] = &[
         section: "Building `block_on`",
         tests: &[("block_on", &[]), ("idle", &[])],
     },
+    Exercise {
+        id: "02a",
+        title: "a task: its state machine, its run, its waker",
+        stage: "02-executor",
+        section: "The waker of a task is the task",
+        tests: &[("executor", &[])],
+    },
+    Exercise {
+        id: "02b",
+        title: "the executor: spawn, the ready queue, block_on with tasks, shutdown",
+        stage: "02-executor",
+        section: "`spawn`",
+        tests: &[("executor", &[])],
+    },
+    Exercise {
+        id: "02c",
+        title: "JoinHandle and yield_now",
+        stage: "02-executor",
+        section: "`JoinHandle`: getting the output back",
+        tests: &[("executor", &[])],
+    },
 ];
 
 /// The exercise with this id; `5a` and `05A` are accepted for `05a`.

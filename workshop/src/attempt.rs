@@ -135,7 +135,8 @@ pub fn write(dir: &Path, generated: &Generated) -> Result<(), String> {
 /// The files under `dir/prefix` (relative to `dir`), skipping `target` folders, sorted.
 pub fn list_files(dir: &Path, prefix: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     let folder = dir.join(prefix);
-    let entries = fs::read_dir(&folder).map_err(|e| format!("cannot list {}: {e}", folder.display()))?;
+    let entries =
+        fs::read_dir(&folder).map_err(|e| format!("cannot list {}: {e}", folder.display()))?;
     let mut names: Vec<_> = entries
         .map(|entry| entry.map(|e| e.file_name()))
         .collect::<Result<_, _>>()

@@ -31,7 +31,8 @@ fn boxes(paths: &Paths) -> Result<Vec<(String, String)>, String> {
             ids.join(", ")
         ));
         for exercise in chosen {
-            let generated = attempt::generate(paths, exercise, Fill::Reference, &exercise.package())?;
+            let generated =
+                attempt::generate(paths, exercise, Fill::Reference, &exercise.package())?;
             text.push_str(&format!(
                 "> **Exercise {}: {}**\n>\n> `cargo workshop start {}`, then `cargo workshop check` until it is green. \
                  You write {} lines in {} place{}; read [{}](#{}) first. Estimate: {} minutes \
@@ -47,7 +48,12 @@ fn boxes(paths: &Paths) -> Result<Vec<(String, String)>, String> {
                 Exercise::estimate_minutes(generated.lines_to_write),
             ));
             for (file, names) in exercise.tests {
-                let source = attempt::read(&paths.stage(exercise).join("tests").join(format!("{file}.rs")))?;
+                let source = attempt::read(
+                    &paths
+                        .stage(exercise)
+                        .join("tests")
+                        .join(format!("{file}.rs")),
+                )?;
                 let names: Vec<String> = if names.is_empty() {
                     tests_doc::test_names(&source)
                 } else {
@@ -57,7 +63,7 @@ fn boxes(paths: &Paths) -> Result<Vec<(String, String)>, String> {
                     let doc = tests_doc::describe(&source, &name);
                     text.push_str(&format!(
                         "> - `{file}::{name}`: {}\n",
-                        tests_doc::first_sentence(&doc)
+                        link_lessons(&tests_doc::first_sentence(&doc))
                     ));
                 }
             }
@@ -66,6 +72,33 @@ fn boxes(paths: &Paths) -> Result<Vec<(String, String)>, String> {
         out.push((format!("{stage}.md"), text));
     }
     Ok(out)
+}
+
+/// `text` with each `Lesson #N` made a link to its entry in the bugs appendix, as the book
+/// writes every mention of a lesson.
+fn link_lessons(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.to_lowercase().find("lesson #") {
+        let digits: String = rest[at + 8..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if digits.is_empty() {
+            out.push_str(&rest[..at + 8]);
+            rest = &rest[at + 8..];
+            continue;
+        }
+        let end = at + 8 + digits.len();
+        out.push_str(&rest[..at]);
+        out.push_str(&format!(
+            "[{}](appendix-bugs.md#lesson-{digits})",
+            &rest[at..end]
+        ));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Writes every box.
@@ -109,5 +142,18 @@ pub fn check(paths: &Paths) -> Result<bool, String> {
             stale.join(", ")
         );
         Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lessons_become_links_to_the_appendix() {
+        assert_eq!(
+            link_lessons("Lesson #6: x, and lesson #13. Lesson #"),
+            "[Lesson #6](appendix-bugs.md#lesson-6): x, and [lesson #13](appendix-bugs.md#lesson-13). Lesson #"
+        );
     }
 }

@@ -10,7 +10,7 @@ use crate::tests_doc;
 
 /// A test binary run may take this long before it is stopped (the tests' own watchdogs turn a
 /// hang into a failure well before).
-const TEST_LIMIT: Duration = Duration::from_secs(600);
+pub const TEST_LIMIT: Duration = Duration::from_secs(600);
 /// The demo must exit by itself within this long, as the book's checks ask of every stage.
 const DEMO_LIMIT: Duration = Duration::from_secs(120);
 /// Building may take this long (a first build compiles the dependencies).
@@ -57,10 +57,23 @@ pub enum Voice {
 }
 
 /// Runs the checks of `exercise` on the crate in `dir`.
-pub fn check(paths: &Paths, exercise: &Exercise, dir: &Path, voice: Voice, demo: bool) -> Result<Report, String> {
+///
+/// `test_limit` bounds each test file's run; a test that has not reported by then has not
+/// passed.
+pub fn check(
+    paths: &Paths,
+    exercise: &Exercise,
+    dir: &Path,
+    voice: Voice,
+    demo: bool,
+    test_limit: Duration,
+) -> Result<Report, String> {
     let manifest = dir.join("Cargo.toml");
     let manifest = manifest.to_str().ok_or("the attempt's path is not UTF-8")?;
-    let target = paths.target.to_str().ok_or("the target path is not UTF-8")?;
+    let target = paths
+        .target
+        .to_str()
+        .ok_or("the target path is not UTF-8")?;
     let cargo = process::cargo();
     let mut report = Report {
         built: false,
@@ -68,8 +81,18 @@ pub fn check(paths: &Paths, exercise: &Exercise, dir: &Path, voice: Voice, demo:
         demo: None,
     };
 
-    // Build first, so a compile error is shown as one, not as failing tests.
-    let mut build = vec!["test", "--no-run", "--manifest-path", manifest, "--target-dir", target];
+    // Build first, so a compile error is shown as one, not as failing tests. Then run the
+    // test binaries and the demo directly, not through cargo: a run stopped at its deadline is
+    // then one process to kill, on every system.
+    let mut build = vec![
+        "test",
+        "--no-run",
+        "--message-format=json-render-diagnostics",
+        "--manifest-path",
+        manifest,
+        "--target-dir",
+        target,
+    ];
     for (file, _) in exercise.tests {
         build.extend(["--test", file]);
     }
@@ -79,18 +102,25 @@ pub fn check(paths: &Paths, exercise: &Exercise, dir: &Path, voice: Voice, demo:
     let outcome = process::run(&cargo, &build, dir, BUILD_LIMIT)?;
     if outcome.success != Some(true) {
         println!("{}", outcome.stderr.trim_end());
-        println!("\nYour crate does not build yet: fix the errors above, then run `cargo workshop check` again.");
+        println!(
+            "\nYour crate does not build yet: fix the errors above, then run `cargo workshop check` again."
+        );
         return Ok(report);
     }
     report.built = true;
+    let artifacts = executables(&outcome.stdout);
 
     for (file, names) in exercise.tests {
-        let mut args = vec!["test", "--manifest-path", manifest, "--target-dir", target, "--test", file, "--"];
-        args.extend(names.iter().copied());
+        let exe = artifacts
+            .iter()
+            .find(|(kind, name, _)| kind == "test" && name == file)
+            .map(|(_, _, exe)| exe.as_str())
+            .ok_or_else(|| format!("cargo built no test binary for tests/{file}.rs"))?;
+        let mut args: Vec<&str> = names.to_vec();
         if !names.is_empty() {
             args.push("--exact");
         }
-        let outcome = process::run(&cargo, &args, dir, TEST_LIMIT)?;
+        let outcome = process::run(exe, &args, dir, test_limit)?;
         let source = attempt::read(&dir.join("tests").join(format!("{file}.rs")))?;
         let wanted: Vec<String> = if names.is_empty() {
             tests_doc::test_names(&source)
@@ -99,9 +129,16 @@ pub fn check(paths: &Paths, exercise: &Exercise, dir: &Path, voice: Voice, demo:
         };
         for name in wanted {
             let passed = reported(&outcome, &name) == Some(true);
-            let output = if passed { String::new() } else { failure_output(&outcome, &name) };
+            let output = if passed {
+                String::new()
+            } else {
+                failure_output(&outcome, &name)
+            };
             if voice == Voice::Quiet {
-                println!("    [{}] {file}::{name}", if passed { "ok" } else { "fail" });
+                println!(
+                    "    [{}] {file}::{name}",
+                    if passed { "ok" } else { "fail" }
+                );
             }
             report.tests.push(TestResult {
                 file: file.to_string(),
@@ -113,15 +150,20 @@ pub fn check(paths: &Paths, exercise: &Exercise, dir: &Path, voice: Voice, demo:
     }
 
     if demo {
-        let args = ["run", "-q", "--manifest-path", manifest, "--target-dir", target];
-        let outcome = process::run(&cargo, &args, dir, DEMO_LIMIT + BUILD_LIMIT)?;
-        report.demo = Some(outcome.success == Some(true));
+        let exe = artifacts
+            .iter()
+            .find(|(kind, _, _)| kind == "bin")
+            .map(|(_, _, exe)| exe.as_str())
+            .ok_or("cargo built no demo binary (src/main.rs)")?;
+        let outcome = process::run(exe, &[], dir, DEMO_LIMIT)?;
+        let passed = outcome.success == Some(true);
+        report.demo = Some(passed);
         if voice == Voice::Quiet {
-            let mark = if outcome.success == Some(true) { "ok" } else { "fail" };
+            let mark = if passed { "ok" } else { "fail" };
             let seconds = outcome.elapsed.as_secs_f64();
-            println!("    [{mark}] demo (cargo run, {seconds:.1} s with its build)");
+            println!("    [{mark}] demo (exited in {seconds:.1} s)");
         }
-        if outcome.success != Some(true) && voice == Voice::Attendee {
+        if !passed && voice == Voice::Attendee {
             let tail: Vec<&str> = outcome.stderr.lines().rev().take(12).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
             report_demo_failure(&outcome, &tail.join("\n"));
@@ -131,6 +173,50 @@ pub fn check(paths: &Paths, exercise: &Exercise, dir: &Path, voice: Voice, demo:
         print_report(exercise, dir, &report)?;
     }
     Ok(report)
+}
+
+/// The executables cargo reported building, from its JSON messages: (target kind, target
+/// name, path), e.g. (`test`, `timers`, `…/deps/timers-1a2b`) and (`bin`, `workshop-05a`, …).
+fn executables(json_lines: &str) -> Vec<(String, String, String)> {
+    let mut found = Vec::new();
+    for line in json_lines.lines() {
+        if !line.contains("\"reason\":\"compiler-artifact\"") {
+            continue;
+        }
+        let Some(exe) = json_string(line, "executable") else {
+            continue;
+        };
+        let Some(target) = line.split_once("\"target\":{").map(|(_, t)| t) else {
+            continue;
+        };
+        let kind = if target.starts_with("\"kind\":[\"test\"]") {
+            "test"
+        } else if target.starts_with("\"kind\":[\"bin\"]") {
+            "bin"
+        } else {
+            continue;
+        };
+        if let Some(name) = json_string(target, "name") {
+            found.push((kind.to_string(), name, exe));
+        }
+    }
+    found
+}
+
+/// The string value of the first `"key":"…"` in a line of JSON, unescaped (`\\` and `\"`,
+/// which is all a path or a target name holds).
+fn json_string(text: &str, key: &str) -> Option<String> {
+    let start = text.find(&format!("\"{key}\":\""))? + key.len() + 4;
+    let mut value = String::new();
+    let mut chars = text[start..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(value),
+            '\\' => value.push(chars.next()?),
+            c => value.push(c),
+        }
+    }
+    None
 }
 
 /// `Some(true)` if the run printed `test NAME ... ok`, `Some(false)` for `FAILED`, `None` if
@@ -199,7 +285,10 @@ fn print_report(exercise: &Exercise, dir: &Path, report: &Report) -> Result<(), 
         );
     }
     if let Some(demo) = report.demo {
-        println!("  [{}] the demo (cargo run) exits by itself with status 0", if demo { "ok" } else { "fail" });
+        println!(
+            "  [{}] the demo (cargo run) exits by itself with status 0",
+            if demo { "ok" } else { "fail" }
+        );
     }
     lessons_ok.retain(|lesson| !lessons_failing.contains(lesson));
     lessons_ok.sort_unstable();
@@ -214,10 +303,16 @@ fn print_report(exercise: &Exercise, dir: &Path, report: &Report) -> Result<(), 
             .join(", ")
     };
     if !lessons_ok.is_empty() {
-        println!("  lessons these tests guard, passing: {}", list(&lessons_ok));
+        println!(
+            "  lessons these tests guard, passing: {}",
+            list(&lessons_ok)
+        );
     }
     if !lessons_failing.is_empty() {
-        println!("  lessons not passing yet: {} (book: appendix-bugs.md)", list(&lessons_failing));
+        println!(
+            "  lessons not passing yet: {} (book: appendix-bugs.md)",
+            list(&lessons_failing)
+        );
     }
     println!(
         "  not checked here: the unit tests in src/, which test private code; once this is green,\n  \
@@ -225,7 +320,10 @@ fn print_report(exercise: &Exercise, dir: &Path, report: &Report) -> Result<(), 
         dir.display()
     );
     if let Some((test, doc)) = first_failure {
-        println!("\nFirst failing test: tests/{}.rs, {}", test.file, test.name);
+        println!(
+            "\nFirst failing test: tests/{}.rs, {}",
+            test.file, test.name
+        );
         println!("  What it checks: {doc}");
         if !test.output.is_empty() {
             println!("  What it said:");
@@ -240,7 +338,9 @@ fn print_report(exercise: &Exercise, dir: &Path, report: &Report) -> Result<(), 
             exercise.section_link()
         );
     } else if report.all_passed() {
-        println!("\nAll green. `cargo workshop diff` compares your code with the stage's; `cargo workshop next` goes on.");
+        println!(
+            "\nAll green. `cargo workshop diff` compares your code with the stage's; `cargo workshop next` goes on."
+        );
     }
     Ok(())
 }
@@ -269,6 +369,34 @@ mod tests {
         assert_eq!(
             failure_output(&run, "b"),
             "thread 'b' panicked at src/x.rs:1:5:\nnot yet implemented: 01: hint"
+        );
+    }
+
+    #[test]
+    fn executables_are_read_from_cargos_json_messages() {
+        let json = concat!(
+            r#"{"reason":"compiler-artifact","package_id":"p","manifest_path":"C:\\a\\Cargo.toml","target":{"kind":["lib"],"crate_types":["lib"],"name":"runtime"},"executable":null}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","package_id":"p","target":{"kind":["test"],"crate_types":["bin"],"name":"timers","src_path":"x"},"executable":"C:\\t\\deps\\timers-1.exe","fresh":true}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","target":{"kind":["bin"],"crate_types":["bin"],"name":"workshop-05a"},"executable":"/t/debug/workshop-05a"}"#,
+            "\n",
+            r#"{"reason":"build-finished","success":true}"#,
+        );
+        assert_eq!(
+            executables(json),
+            [
+                (
+                    "test".into(),
+                    "timers".into(),
+                    r"C:\t\deps\timers-1.exe".into()
+                ),
+                (
+                    "bin".into(),
+                    "workshop-05a".into(),
+                    "/t/debug/workshop-05a".into()
+                ),
+            ]
         );
     }
 

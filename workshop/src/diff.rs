@@ -12,7 +12,10 @@ pub fn show(paths: &Paths, exercise: &Exercise) -> Result<bool, String> {
     let dir = paths.attempt(exercise);
     let stage = paths.stage(exercise);
     if !dir.exists() {
-        return Err(format!("{} is not started: `cargo workshop start {}`", exercise.id, exercise.id));
+        return Err(format!(
+            "{} is not started: `cargo workshop start {}`",
+            exercise.id, exercise.id
+        ));
     }
     let mut files = Vec::new();
     for folder in ["src", "tests"] {

@@ -89,6 +89,90 @@ pub const ALL: &[Exercise] = &[
         section: "`JoinHandle`: getting the output back",
         tests: &[("executor", &[])],
     },
+    Exercise {
+        id: "03",
+        title: "timers: the timer queue, Sleep, and sleeping until the next deadline",
+        stage: "03-timers",
+        section: "The timer queue",
+        tests: &[("timers", &[]), ("idle_timer", &[])],
+    },
+    Exercise {
+        id: "04",
+        title: "worker threads: the worker loop, parking, waking exactly one, the timekeeper",
+        stage: "04-workers",
+        section: "The worker loop",
+        tests: &[("workers", &[]), ("shutdown", &[])],
+    },
+    Exercise {
+        id: "05a",
+        title: "the reactor: tokens with a generation, registrations, one poll that dispatches",
+        stage: "05-reactor",
+        section: "Tokens: a slot and a generation",
+        tests: &[("reactor", &[]), ("errors", &[])],
+    },
+    Exercise {
+        id: "05b",
+        title: "ScheduledIo: readiness, a waker per waiter, clearing only what you saw",
+        stage: "05-reactor",
+        section: "`ScheduledIo`: readiness and who waits for it",
+        tests: &[("reactor", &[]), ("errors", &[])],
+    },
+    Exercise {
+        id: "05c",
+        title: "Registered<S>: try first, then wait; give back what you hold",
+        stage: "05-reactor",
+        section: "`Registered<S>`: try first, then wait",
+        tests: &[("reactor", &[]), ("errors", &[])],
+    },
+    Exercise {
+        id: "06",
+        title: "TCP: bind, accept, connect without blocking, AsyncRead and AsyncWrite",
+        stage: "06-tcp",
+        section: "From a registered socket to a stream",
+        tests: &[(
+            "tcp",
+            &[
+                "addresses_and_nodelay",
+                "a_hundred_clients_that_connect_before_the_first_accept_are_all_accepted",
+                "small_pieces_with_pauses_all_arrive",
+                "a_16_mib_write_to_a_slow_reader_completes",
+                "end_of_stream_is_seen_both_ways",
+                "a_refused_connection_is_an_io_error",
+                "binding_an_address_in_use_is_an_io_error",
+                "a_reset_by_the_peer_fails_that_connection_only",
+                "a_thousand_connections_at_once",
+                "every_byte_reaches_its_own_stream_during_a_churn",
+            ],
+        )],
+    },
+    Exercise {
+        id: "07",
+        title: "bookkeeping on an interval: timers and the OS every 61 tasks",
+        stage: "07-bookkeeping",
+        section: "The worker loop",
+        tests: &[("timers", &[]), ("workers", &[])],
+    },
+    Exercise {
+        id: "08",
+        title: "a queue per worker: push local, pop local, steal, park without a lost wakeup",
+        stage: "08-local-queues",
+        section: "Three kinds of queue",
+        tests: &[("workers", &[]), ("leak", &[])],
+    },
+    Exercise {
+        id: "09",
+        title: "spin before you sleep",
+        stage: "09-spinning",
+        section: "Spinning",
+        tests: &[("spin", &[]), ("workers", &[])],
+    },
+    Exercise {
+        id: "10",
+        title: "one allocation per task, polled in place",
+        stage: "10-one-allocation",
+        section: "Polled in place",
+        tests: &[("executor", &[]), ("leak", &[])],
+    },
 ];
 
 /// The exercise with this id; `5a` and `05A` are accepted for `05a`.
@@ -109,7 +193,12 @@ mod tests {
     #[test]
     fn ids_are_unique_ordered_and_match_their_stage() {
         for pair in ALL.windows(2) {
-            assert!(pair[0].id < pair[1].id, "{} before {}", pair[0].id, pair[1].id);
+            assert!(
+                pair[0].id < pair[1].id,
+                "{} before {}",
+                pair[0].id,
+                pair[1].id
+            );
         }
         for exercise in ALL {
             assert_eq!(&exercise.stage[..2], &exercise.id[..2], "{}", exercise.id);
@@ -122,7 +211,10 @@ mod tests {
         let Some(first) = ALL.first() else { return };
         assert_eq!(find(first.id).map(|e| e.id), Some(first.id));
         assert_eq!(find(&first.id.to_uppercase()).map(|e| e.id), Some(first.id));
-        assert_eq!(find(first.id.trim_start_matches('0')).map(|e| e.id), Some(first.id));
+        assert_eq!(
+            find(first.id.trim_start_matches('0')).map(|e| e.id),
+            Some(first.id)
+        );
         assert!(find("99z").is_none());
     }
 
@@ -135,7 +227,10 @@ mod tests {
             section: "Tokens: a slot and a generation",
             tests: &[],
         };
-        assert_eq!(exercise.section_link(), "05-reactor.md#tokens-a-slot-and-a-generation");
+        assert_eq!(
+            exercise.section_link(),
+            "05-reactor.md#tokens-a-slot-and-a-generation"
+        );
         assert_eq!(exercise.chapter(), 5);
     }
 }

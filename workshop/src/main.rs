@@ -165,9 +165,19 @@ fn start(paths: &Paths, exercise: &Exercise) -> Result<bool, String> {
 fn check(paths: &Paths, exercise: &Exercise) -> Result<bool, String> {
     let dir = paths.attempt(exercise);
     if !dir.exists() {
-        return Err(format!("{} is not started: `cargo workshop start {}`", exercise.id, exercise.id));
+        return Err(format!(
+            "{} is not started: `cargo workshop start {}`",
+            exercise.id, exercise.id
+        ));
     }
-    let report = check::check(paths, exercise, &dir, Voice::Attendee, true)?;
+    let report = check::check(
+        paths,
+        exercise,
+        &dir,
+        Voice::Attendee,
+        true,
+        check::TEST_LIMIT,
+    )?;
     if report.all_passed() {
         let mut progress = Progress::load(paths);
         progress.mark_passed(exercise.id);
@@ -179,13 +189,18 @@ fn check(paths: &Paths, exercise: &Exercise) -> Result<bool, String> {
 fn next(paths: &Paths) -> Result<bool, String> {
     let progress = Progress::load(paths);
     let at = match &progress.current {
-        Some(id) => exercises::ALL.iter().position(|e| e.id == id).map_or(0, |i| i + 1),
+        Some(id) => exercises::ALL
+            .iter()
+            .position(|e| e.id == id)
+            .map_or(0, |i| i + 1),
         None => 0,
     };
     match exercises::ALL.get(at) {
         Some(exercise) => start(paths, exercise),
         None => {
-            println!("That was the last exercise. The runtime/ crate is the finished one: read chapter \"The runtime\".");
+            println!(
+                "That was the last exercise. The runtime/ crate is the finished one: read chapter \"The runtime\"."
+            );
             Ok(true)
         }
     }
@@ -196,7 +211,8 @@ fn reset(paths: &Paths, exercise: &Exercise) -> Result<bool, String> {
     if dir.exists() {
         let old = paths.attempts.join(format!("{}.old", exercise.id));
         if old.exists() {
-            fs::remove_dir_all(&old).map_err(|e| format!("cannot remove {}: {e}", old.display()))?;
+            fs::remove_dir_all(&old)
+                .map_err(|e| format!("cannot remove {}: {e}", old.display()))?;
         }
         fs::rename(&dir, &old).map_err(|e| format!("cannot move {}: {e}", dir.display()))?;
         println!("your attempt is kept as {}", old.display());
@@ -215,6 +231,9 @@ fn solve(paths: &Paths, exercise: &Exercise) -> Result<bool, String> {
     let mut progress = Progress::load(paths);
     progress.current = Some(exercise.id.to_string());
     progress.save(paths)?;
-    println!("{} now holds the stage's own code: `cargo workshop check` passes.", dir.display());
+    println!(
+        "{} now holds the stage's own code: `cargo workshop check` passes.",
+        dir.display()
+    );
     Ok(true)
 }

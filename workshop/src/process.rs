@@ -1,10 +1,14 @@
 //! Running cargo and the demo with a deadline, on every system: spawn, wait in short sleeps
 //! until the child exits or the deadline passes, then kill it. Output is read on threads so a
 //! child that prints a lot never blocks on a full pipe.
+//!
+//! Only programs that start no processes of their own are run with a deadline that can pass
+//! (test binaries, the demo): killing cargo would leave what it runs behind.
 
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -33,17 +37,29 @@ pub fn run(program: &str, args: &[&str], dir: &Path, limit: Duration) -> Result<
         .spawn()
         .map_err(|e| format!("cannot start `{program}`: {e}"))?;
     let read = |pipe: Option<Box<dyn Read + Send>>| {
+        let (sender, receiver) = mpsc::channel();
         thread::spawn(move || {
             let mut text = Vec::new();
             if let Some(mut pipe) = pipe {
                 // A read error only cuts the output short; the exit status still tells.
                 let _ = pipe.read_to_end(&mut text);
             }
-            String::from_utf8_lossy(&text).into_owned()
-        })
+            let _ = sender.send(String::from_utf8_lossy(&text).into_owned());
+        });
+        receiver
     };
-    let stdout = read(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let stderr = read(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stdout = read(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = read(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let success = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status.success()),
@@ -59,7 +75,12 @@ pub fn run(program: &str, args: &[&str], dir: &Path, limit: Duration) -> Result<
             Err(e) => return Err(format!("cannot wait for `{program}`: {e}")),
         }
     };
-    let join = |handle: thread::JoinHandle<String>| handle.join().unwrap_or_default();
+    // Whatever still holds a pipe open after this is not waited for.
+    let join = |output: mpsc::Receiver<String>| {
+        output
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_default()
+    };
     Ok(Outcome {
         success,
         stdout: join(stdout),
@@ -90,9 +111,19 @@ mod tests {
         // This test binary itself, asked to run only the sleeper below: a child that would
         // run for a minute, on any system.
         let exe = std::env::current_exe().unwrap();
-        let args = ["--ignored", "--exact", "process::tests::sleeps_for_a_minute"];
+        let args = [
+            "--ignored",
+            "--exact",
+            "process::tests::sleeps_for_a_minute",
+        ];
         let dir = std::env::temp_dir();
-        let outcome = run(exe.to_str().unwrap(), &args, &dir, Duration::from_millis(500)).unwrap();
+        let outcome = run(
+            exe.to_str().unwrap(),
+            &args,
+            &dir,
+            Duration::from_millis(500),
+        )
+        .unwrap();
         assert!(outcome.success.is_none(), "not killed: {outcome:?}");
         assert!(outcome.elapsed < Duration::from_secs(30), "{outcome:?}");
     }

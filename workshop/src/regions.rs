@@ -216,10 +216,7 @@ mod tests {
         assert!(find(&open).unwrap_err().starts_with("line 1:"));
         let stray = ["// ANCHOR_END: exercise-01-a"];
         assert!(find(&stray).unwrap_err().starts_with("line 1:"));
-        let nested = [
-            "// ANCHOR: exercise-01-a h",
-            "// ANCHOR: exercise-01-b h",
-        ];
+        let nested = ["// ANCHOR: exercise-01-a h", "// ANCHOR: exercise-01-b h"];
         assert!(find(&nested).unwrap_err().starts_with("line 2:"));
         let no_hint = ["// ANCHOR: exercise-01-a"];
         assert!(find(&no_hint).unwrap_err().contains("no hint"));

@@ -195,9 +195,11 @@ impl Executor {
     /// It is called with the lock held, and a worker checks the queue and
     /// parks under that same lock, so the wake cannot fall between the two.
     fn wake_one_worker(&self, state: &mut State) {
+        // ANCHOR: exercise-04-wake-one a queued task needs a worker: wake an idle one, or else the timekeeper
         if !state.idle_workers.notify_one(&self.workers_condvar) {
             self.wake_timekeeper(state);
         }
+        // ANCHOR_END: exercise-04-wake-one
     }
     // ANCHOR_END: wake_one_worker
 }
@@ -209,12 +211,14 @@ impl Schedule for Executor {
     // ANCHOR: schedule_task
     /// Puts a woken task at the back of the ready queue.
     fn schedule(&self, task: Arc<Task>) {
+        // ANCHOR: exercise-04-schedule push on the shared queue (not after shutdown) and wake one worker
         let mut state = self.state.lock();
         if state.shut_down {
             return; // its future is being dropped; there is nothing to run
         }
         state.ready_queue.push_back(task);
         self.wake_one_worker(&mut state);
+        // ANCHOR_END: exercise-04-schedule
     }
     // ANCHOR_END: schedule_task
     // ANCHOR_END: schedule

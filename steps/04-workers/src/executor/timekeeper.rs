@@ -19,6 +19,7 @@ impl Executor {
     /// deadline arrives, or the earliest deadline passes. Then fires the
     /// timers that are due.
     pub(super) fn park_timekeeper(&self, state: &mut MutexGuard<'_, State>) {
+        // ANCHOR: exercise-04-park-timekeeper one idle worker waits until the next deadline, or until woken
         state.timekeeper_parked = true;
         match self.next_deadline() {
             Some(deadline) => {
@@ -34,15 +35,18 @@ impl Executor {
         state.idle_workers.notify_one(&self.workers_condvar);
         // Waking tasks takes the state lock: fire the timers without it.
         MutexGuard::unlocked(state, || self.fire_expired_timers());
+        // ANCHOR_END: exercise-04-park-timekeeper
     }
     // ANCHOR_END: park_timekeeper
 
     // ANCHOR: wake_timekeeper
     /// Wakes the timekeeper, if one is parked.
     pub(super) fn wake_timekeeper(&self, state: &mut State) {
+        // ANCHOR: exercise-04-wake-timekeeper an earlier deadline or a task for it: wake the timekeeper
         if state.timekeeper_parked {
             self.timekeeper_condvar.notify_one();
         }
+        // ANCHOR_END: exercise-04-wake-timekeeper
     }
     // ANCHOR_END: wake_timekeeper
 

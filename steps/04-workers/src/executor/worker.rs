@@ -14,6 +14,7 @@ use crate::task::Task;
 ///
 /// If the operating system refuses to start the thread.
 pub(super) fn start(executor: &Arc<Executor>, index: usize) {
+    // ANCHOR: exercise-04-start spawn a named worker thread that runs Worker::run, and keep its JoinHandle
     let executor_for_thread = executor.clone();
     let thread = thread::Builder::new()
         .name(format!("runtime-worker-{index}"))
@@ -24,6 +25,7 @@ pub(super) fn start(executor: &Arc<Executor>, index: usize) {
         })
         .unwrap_or_else(|error| panic!("failed to start a worker thread: {error}"));
     executor.threads.lock().push(thread);
+    // ANCHOR_END: exercise-04-start
 }
 
 // ANCHOR: worker
@@ -42,6 +44,7 @@ impl Worker {
     /// The loop of a worker thread: fire due timers, run a task, repeat;
     /// park when there is nothing to do; return at shutdown.
     fn run(&self) {
+        // ANCHOR: exercise-04-run take tasks and run them until shutdown; with none, park as idle (or as the timekeeper)
         let executor = &*self.executor;
         loop {
             // Every turn, so that busy workers fire timers too (lesson #7).
@@ -51,12 +54,14 @@ impl Worker {
                 None => return,
             }
         }
+        // ANCHOR_END: exercise-04-run
     }
     // ANCHOR_END: run_worker
 
     // ANCHOR: next_task
     /// The next task to run, parking until there is one. `None` at shutdown.
     fn next_task(&self) -> Option<Arc<Task>> {
+        // ANCHOR: exercise-04-next-task fire due timers, then pop the shared queue
         let executor = &*self.executor;
         let mut state = executor.state.lock();
         loop {
@@ -72,6 +77,7 @@ impl Worker {
                 Idle::wait::<State>(&executor.workers_condvar, &mut state);
             }
         }
+        // ANCHOR_END: exercise-04-next-task
     }
     // ANCHOR_END: next_task
 }

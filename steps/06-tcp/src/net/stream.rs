@@ -30,18 +30,22 @@ impl TcpStream {
     /// asks the OS how the attempt ended. A refused connection comes back
     /// as an `io::Error` of kind `ConnectionRefused`.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        // ANCHOR: exercise-06-connect start a non-blocking connect, then wait until writable and see whether it connected
         each_address(addr, |address| async move {
             let stream = TcpStream::from_mio(mio::net::TcpStream::connect(address)?)?;
             stream.io.write_with(connected).await?;
             Ok(stream)
         })
         .await
+        // ANCHOR_END: exercise-06-connect
     }
 
     pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        // ANCHOR: exercise-06-from-mio register the mio stream
         Ok(TcpStream {
             io: Registered::new(stream)?,
         })
+        // ANCHOR_END: exercise-06-from-mio
     }
     // ANCHOR_END: stream
 
@@ -67,6 +71,7 @@ impl TcpStream {
 /// `Ok` if connected, the error if it failed, `WouldBlock` if it is still
 /// under way (the socket was writable for another reason).
 fn connected(stream: &mio::net::TcpStream) -> io::Result<()> {
+    // ANCHOR: exercise-06-connected a pending connect has finished: its error, or a peer address
     if let Some(error) = stream.take_error()? {
         return Err(error);
     }
@@ -77,6 +82,7 @@ fn connected(stream: &mio::net::TcpStream) -> io::Result<()> {
         }
         Err(error) => Err(error),
     }
+    // ANCHOR_END: exercise-06-connected
 }
 // ANCHOR_END: connected
 
@@ -87,7 +93,9 @@ impl AsyncRead for &TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        // ANCHOR: exercise-06-poll-read one poll_read_with around a read
         self.io.poll_read_with(cx, |mut stream| stream.read(buf))
+        // ANCHOR_END: exercise-06-poll-read
     }
 }
 
@@ -97,7 +105,9 @@ impl AsyncWrite for &TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        // ANCHOR: exercise-06-poll-write one poll_write_with around a write
         self.io.poll_write_with(cx, |mut stream| stream.write(buf))
+        // ANCHOR_END: exercise-06-poll-write
     }
 
     /// Nothing to flush: every write goes straight to the OS.
@@ -109,7 +119,9 @@ impl AsyncWrite for &TcpStream {
     /// Shuts down the write half: the peer reads end of stream, and this
     /// end can still read what the peer sends.
     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // ANCHOR: exercise-06-poll-close shut the writing half down
         Poll::Ready(self.io.get_ref().shutdown(Shutdown::Write))
+        // ANCHOR_END: exercise-06-poll-close
     }
     // ANCHOR_END: poll_close
 }

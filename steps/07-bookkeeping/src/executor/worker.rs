@@ -47,6 +47,7 @@ impl Worker {
     /// The loop of a worker thread: fire due timers, run a task, repeat;
     /// park when there is nothing to do; return at shutdown.
     fn run(&self) {
+        // ANCHOR: exercise-07-run as in stage 6, but fire due timers and glance at the OS only every BOOKKEEPING_INTERVAL turns
         let executor = &*self.executor;
         let mut turns: u32 = 0;
         loop {
@@ -66,6 +67,7 @@ impl Worker {
                 None => return,
             }
         }
+        // ANCHOR_END: exercise-07-run
     }
     // ANCHOR_END: run_worker
 

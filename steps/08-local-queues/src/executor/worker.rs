@@ -38,6 +38,7 @@ thread_local! {
 /// otherwise.
 #[inline]
 pub(super) fn push_local(executor: &Executor, task: &mut Option<Arc<Task>>) {
+    // ANCHOR: exercise-08-push-local on a worker of this runtime, push to its local queue; else leave the task to the shared one
     LOCAL.with(|local| {
         if let Some(local) = local.borrow().as_ref()
             && local.executor == executor as *const Executor as usize
@@ -45,6 +46,7 @@ pub(super) fn push_local(executor: &Executor, task: &mut Option<Arc<Task>>) {
             local.queue.push(task.take().expect("taken once"));
         }
     });
+    // ANCHOR_END: exercise-08-push-local
 }
 // ANCHOR_END: queues
 
@@ -117,6 +119,7 @@ impl Worker {
     /// The loop of a worker thread: fire due timers, run a task, repeat;
     /// park when there is nothing to do; return at shutdown.
     fn run(&self) {
+        // ANCHOR: exercise-08-run local queue first, then the shared queue, then steal; park only when there is no work anywhere
         let executor = &*self.executor;
         let mut turns: u32 = 0;
         loop {
@@ -155,18 +158,22 @@ impl Worker {
                 }
             }
         }
+        // ANCHOR_END: exercise-08-run
     }
     // ANCHOR_END: run_worker
 
     // ANCHOR: steal
     /// The next task of this worker's own queue.
     fn pop_local(&self) -> Option<Arc<Task>> {
+        // ANCHOR: exercise-08-pop-local pop this worker's own queue
         LOCAL.with(|local| local.borrow().as_ref()?.queue.pop())
+        // ANCHOR_END: exercise-08-pop-local
     }
 
     /// Takes a batch of tasks from `source` into the local queue and
     /// returns one of them.
     fn steal_from(&self, source: &impl StealSource) -> Option<Arc<Task>> {
+        // ANCHOR: exercise-08-steal-from steal a batch into the local queue, retrying while the source says Retry
         LOCAL.with(|local| {
             let local = local.borrow();
             let queue = &local.as_ref()?.queue;
@@ -178,23 +185,27 @@ impl Worker {
                 }
             }
         })
+        // ANCHOR_END: exercise-08-steal-from
     }
 
     /// Work for an idle worker: from the injector, or from another
     /// worker's queue (half of it, so the two stay busy).
     fn steal(&self) -> Option<Arc<Task>> {
+        // ANCHOR: exercise-08-steal the shared queue, then each other worker's, starting past your own
         self.steal_from(&self.executor.injector).or_else(|| {
             self.executor
                 .stealers
                 .iter()
                 .find_map(|stealer| self.steal_from(stealer))
         })
+        // ANCHOR_END: exercise-08-steal
     }
     // ANCHOR_END: steal
 
     // ANCHOR: park
     /// Parks this worker until there may be work; `false` at shutdown.
     fn park(&self) -> bool {
+        // ANCHOR: exercise-08-park look again for work under the lock, then wait as an idle worker or as the timekeeper
         let executor = &*self.executor;
         let mut state = executor.state.lock();
         if executor.is_shut_down() {
@@ -215,6 +226,7 @@ impl Worker {
         }
         executor.sleepers.fetch_sub(1, Ordering::SeqCst);
         !executor.is_shut_down()
+        // ANCHOR_END: exercise-08-park
     }
     // ANCHOR_END: park
 }
@@ -223,6 +235,8 @@ impl Worker {
 impl Executor {
     /// Whether any queue holds a task.
     fn has_work(&self) -> bool {
+        // ANCHOR: exercise-08-has-work is any queue, local or shared, not empty
         !self.injector.is_empty() || self.stealers.iter().any(|stealer| !stealer.is_empty())
+        // ANCHOR_END: exercise-08-has-work
     }
 }

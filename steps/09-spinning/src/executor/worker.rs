@@ -212,6 +212,7 @@ impl Worker {
     /// `SPIN_TIME`: in the queues, and in the OS's events, whose wakes land
     /// in this worker's queue. Returns whether it found some.
     fn spin(&self) -> bool {
+        // ANCHOR: exercise-09-spin a few rounds of looking for work (and glancing at the OS) before parking
         // An idle worker keeps the time, as the timekeeper does: workers
         // that keep finding work in their spins may not park for a long
         // while, and the next bookkeeping turn may be 61 spins away.
@@ -227,11 +228,13 @@ impl Worker {
             }
             std::hint::spin_loop();
         }
+        // ANCHOR_END: exercise-09-spin
     }
 
     /// Dispatches the OS events that are ready now, unless the timekeeper
     /// is in the OS poll (it dispatches them).
     fn poll_now(&self) {
+        // ANCHOR: exercise-09-poll-now if no worker waits in the OS, look at its events without waiting
         if self.executor.reactor.poll_now() {
             // This glance read the wake meant for the timekeeper. If one is
             // parked (or about to be: it is counted under the lock before it
@@ -243,6 +246,7 @@ impl Worker {
                 self.executor.reactor.wake();
             }
         }
+        // ANCHOR_END: exercise-09-poll-now
     }
     // ANCHOR_END: spin
     // ANCHOR_END: steal

@@ -129,8 +129,12 @@ fn plan(paths: &Paths) -> Result<(String, String), String> {
             }
         }
         for (file, names) in exercise.tests {
-            let source =
-                attempt::read(&paths.stage(exercise).join("tests").join(format!("{file}.rs")))?;
+            let source = attempt::read(
+                &paths
+                    .stage(exercise)
+                    .join("tests")
+                    .join(format!("{file}.rs")),
+            )?;
             let names: Vec<String> = if names.is_empty() {
                 tests_doc::test_names(&source)
             } else {
@@ -154,7 +158,11 @@ fn plan(paths: &Paths) -> Result<(String, String), String> {
             hints.join("; "),
             generated.lines_to_write,
             minutes,
-            if lessons.is_empty() { "—".to_string() } else { lessons.join(", ") },
+            if lessons.is_empty() {
+                "—".to_string()
+            } else {
+                lessons.join(", ")
+            },
         ));
     }
     text.push_str(&format!(

@@ -38,6 +38,8 @@ pub struct Report {
     pub tests: Vec<TestResult>,
     /// Whether the demo exited 0 in time (`None`: not run).
     pub demo: Option<bool>,
+    /// What to say about a demo that failed.
+    pub demo_failure: String,
 }
 
 impl Report {
@@ -79,6 +81,7 @@ pub fn check(
         built: false,
         tests: Vec::new(),
         demo: None,
+        demo_failure: String::new(),
     };
 
     // Build first, so a compile error is shown as one, not as failing tests. Then run the
@@ -163,10 +166,8 @@ pub fn check(
             let seconds = outcome.elapsed.as_secs_f64();
             println!("    [{mark}] demo (exited in {seconds:.1} s)");
         }
-        if !passed && voice == Voice::Attendee {
-            let tail: Vec<&str> = outcome.stderr.lines().rev().take(12).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
-            report_demo_failure(&outcome, &tail.join("\n"));
+        if !passed {
+            report.demo_failure = demo_failure(&outcome);
         }
     }
     if voice == Voice::Attendee {
@@ -247,13 +248,21 @@ fn failure_output(outcome: &Outcome, name: &str) -> String {
     body.join("\n").trim().to_string()
 }
 
-fn report_demo_failure(outcome: &Outcome, tail: &str) {
+/// What to say about a demo that did not exit 0 in time: the end of what it printed.
+fn demo_failure(outcome: &Outcome) -> String {
     match outcome.success {
-        None => println!(
-            "\nThe demo (cargo run) did not exit within {} s: a task that never finishes, or a shutdown that waits for ever.",
+        None => format!(
+            "It did not exit within {} s: a task that never finishes, or a shutdown that waits for ever.",
             DEMO_LIMIT.as_secs()
         ),
-        _ => println!("\nThe demo (cargo run) failed; the end of what it printed:\n{tail}"),
+        _ => {
+            let tail: Vec<&str> = outcome.stderr.lines().rev().take(8).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            format!(
+                "It failed; the end of what it printed:\n    {}",
+                tail.join("\n    ")
+            )
+        }
     }
 }
 
@@ -336,6 +345,12 @@ fn print_report(exercise: &Exercise, dir: &Path, report: &Report) -> Result<(), 
             exercise.chapter(),
             exercise.section,
             exercise.section_link()
+        );
+    } else if report.demo == Some(false) {
+        println!(
+            "\nThe demo (cargo run in {}): {}",
+            dir.display(),
+            report.demo_failure
         );
     } else if report.all_passed() {
         println!(

@@ -1,5 +1,7 @@
 //! `diff`: the attendee's code against the stage's, file by file, as a unified diff. The
-//! exercise markers are left out of both sides; so is everything else that is the same.
+//! region marker lines (`ANCHOR`) are left out of both sides, as in the book's step diffs.
+
+use std::io::Write;
 
 use similar::TextDiff;
 
@@ -24,6 +26,7 @@ pub fn show(paths: &Paths, exercise: &Exercise) -> Result<bool, String> {
         }
     }
     let mut same = true;
+    let mut out = String::new();
     for path in files {
         let yours = regions::strip_markers(&attempt::read(&dir.join(&path))?);
         let reference = match std::fs::read_to_string(stage.join(&path)) {
@@ -32,14 +35,16 @@ pub fn show(paths: &Paths, exercise: &Exercise) -> Result<bool, String> {
         };
         if let Some(text) = unified(&reference, &yours, &path.display().to_string()) {
             same = false;
-            print!("{text}");
+            out.push_str(&text);
         }
     }
     if same {
-        println!("Your code is the stage's, line for line.");
+        out.push_str("Your code is the stage's, line for line.\n");
     } else {
-        println!("\n(- the stage's code, + yours. Different is fine when the tests pass.)");
+        out.push_str("\n(- the stage's code, + yours. Different is fine when the tests pass.)\n");
     }
+    // A reader that stops early (`| head`, a pager quit) is not an error: ignore a closed pipe.
+    let _ = std::io::stdout().write_all(out.as_bytes());
     Ok(true)
 }
 

@@ -25,12 +25,15 @@ pub struct Outcome {
     pub elapsed: Duration,
 }
 
-/// Runs `program` with `args` in `dir`; kills it if it runs longer than `limit`.
+/// Runs `program` with `args` in `dir`; kills it if it runs longer than `limit`. A panic's
+/// backtrace is left out (`RUST_BACKTRACE=0`): the message and its line are what the runner
+/// shows, and a backtrace would bury them.
 pub fn run(program: &str, args: &[&str], dir: &Path, limit: Duration) -> Result<Outcome, String> {
     let started = Instant::now();
     let mut child = Command::new(program)
         .args(args)
         .current_dir(dir)
+        .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

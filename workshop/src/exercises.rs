@@ -119,7 +119,7 @@ pub const ALL: &[Exercise] = &[
     },
     Exercise {
         id: "05c",
-        title: "Registered<S>: try first, then wait; give back what you hold",
+        title: "`Registered<S>`: try first, then wait; give back what you hold",
         stage: "05-reactor",
         section: "`Registered<S>`: try first, then wait",
         tests: &[("reactor", &[]), ("errors", &[])],

@@ -25,19 +25,28 @@ fn boxes(paths: &Paths) -> Result<Vec<(String, String)>, String> {
              regions of the stage and its tests' doc comments. Do not edit. -->\n\n",
         );
         let ids: Vec<String> = chosen.iter().map(|e| format!("`{}`", e.id)).collect();
-        text.push_str(&format!(
-            "Write this stage yourself: {} {}. Each is this stage with the code of its idea cut out; \
-             the tests listed check it.\n\n",
-            if chosen.len() == 1 { "the exercise" } else { "the exercises" },
-            ids.join(", ")
-        ));
+        text.push_str(&if chosen.len() == 1 {
+            format!(
+                "Write this stage yourself: exercise {} is this stage with the code of its idea \
+                 cut out, and the tests listed check it.\n\n",
+                ids.join(", ")
+            )
+        } else {
+            format!(
+                "Write this stage yourself, in {} exercises: {}. Each is this stage with part of \
+                 its idea cut out, and the tests listed check it.\n\n",
+                chosen.len(),
+                ids.join(", ")
+            )
+        });
         for exercise in chosen {
             let generated =
                 attempt::generate(paths, exercise, Fill::Reference, &exercise.package())?;
             text.push_str(&format!(
                 "> **Exercise {}: {}**\n>\n> `cargo workshop start {}`, then `cargo workshop check` until it is green. \
                  You write {} lines in {} place{}; read [{}](#{}) first. Estimate: {} minutes \
-                 (10 to read, one a line; not yet timed).\n>\n> Its tests:\n>\n",
+                 (10 to read, one a line; not yet timed: see \
+                 [Running the workshop](appendix-workshop.md#how-long-each-exercise-takes)).\n>\n> Its tests:\n>\n",
                 exercise.id,
                 exercise.title,
                 exercise.id,

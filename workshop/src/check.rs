@@ -266,6 +266,25 @@ fn demo_failure(outcome: &Outcome) -> String {
     }
 }
 
+/// The files of the attempt that hold a region of `exercise` and a `#[cfg(test)]` module: the
+/// unit tests the exercise's check leaves out, because they test private code.
+fn unit_tested_files(exercise: &Exercise, dir: &Path) -> Result<Vec<String>, String> {
+    let mut files = Vec::new();
+    attempt::list_files(dir, Path::new("src"), &mut files)?;
+    let mut found = Vec::new();
+    for path in files {
+        let text = attempt::read(&dir.join(&path))?;
+        let lines: Vec<&str> = text.lines().collect();
+        let has_region = crate::regions::find(&lines)
+            .map(|regions| regions.iter().any(|r| r.exercise == exercise.id))
+            .unwrap_or(false);
+        if has_region && text.contains("#[cfg(test)]") {
+            found.push(path.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    Ok(found)
+}
+
 fn print_report(exercise: &Exercise, dir: &Path, report: &Report) -> Result<(), String> {
     println!("\nExercise {}: {}", exercise.id, exercise.title);
     let mut lessons_ok = Vec::new();
@@ -323,11 +342,17 @@ fn print_report(exercise: &Exercise, dir: &Path, report: &Report) -> Result<(), 
             list(&lessons_failing)
         );
     }
-    println!(
-        "  not checked here: the unit tests in src/, which test private code; once this is green,\n  \
-         `cargo test` in {} runs them too.",
-        dir.display()
-    );
+    let unit_tested = unit_tested_files(exercise, dir)?;
+    if unit_tested.is_empty() {
+        println!("  the files you write in have no unit tests: these tests are all there is.");
+    } else {
+        println!(
+            "  not checked here: the unit tests in {}, which test private code (your names may\n  \
+             differ from the stage's); once this is green, `cargo test --lib` in {} runs them.",
+            unit_tested.join(", "),
+            dir.display()
+        );
+    }
     if let Some((test, doc)) = first_failure {
         println!(
             "\nFirst failing test: tests/{}.rs, {}",

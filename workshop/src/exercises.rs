@@ -125,6 +125,13 @@ pub const ALL: &[Exercise] = &[
         tests: &[("reactor", &[]), ("errors", &[])],
     },
     Exercise {
+        id: "05d",
+        title: "the timekeeper waits in the OS poll; busy workers glance at it",
+        stage: "05-reactor",
+        section: "The timekeeper waits in the OS",
+        tests: &[("reactor", &[]), ("errors", &[])],
+    },
+    Exercise {
         id: "06",
         title: "TCP: bind, accept, connect without blocking, AsyncRead and AsyncWrite",
         stage: "06-tcp",
@@ -167,11 +174,18 @@ pub const ALL: &[Exercise] = &[
         tests: &[("spin", &[]), ("workers", &[])],
     },
     Exercise {
-        id: "10",
+        id: "10a",
         title: "one allocation per task, polled in place",
         stage: "10-one-allocation",
         section: "Polled in place",
         tests: &[("executor", &[]), ("leak", &[])],
+    },
+    Exercise {
+        id: "10b",
+        title: "the set of live tasks gets locks of its own",
+        stage: "10-one-allocation",
+        section: "The set of live tasks gets locks of its own",
+        tests: &[("executor", &[]), ("leak", &[]), ("workers", &[])],
     },
 ];
 

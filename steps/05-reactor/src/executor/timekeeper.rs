@@ -19,6 +19,7 @@ impl Executor {
     /// event comes, a task is queued, a new earliest deadline arrives, or
     /// the earliest deadline passes. Then fires the timers that are due.
     pub(super) fn park_timekeeper(&self, state: &mut MutexGuard<'_, State>) {
+        // ANCHOR: exercise-05d-park-timekeeper the timekeeper waits in the reactor's OS poll, without the lock, until the next deadline; then fires due timers and hands the role on
         state.timekeeper_parked = true;
         state.timekeeper_woken = false;
         let timeout = self
@@ -36,16 +37,19 @@ impl Executor {
         state.idle_workers.notify_one(&self.workers_condvar);
         // Waking tasks takes the state lock: fire the timers without it.
         MutexGuard::unlocked(state, || self.fire_expired_timers());
+        // ANCHOR_END: exercise-05d-park-timekeeper
     }
     // ANCHOR_END: park_timekeeper
 
     // ANCHOR: wake_timekeeper
     /// Interrupts the timekeeper's OS poll, if it is in one.
     pub(super) fn wake_timekeeper(&self, state: &mut State) {
+        // ANCHOR: exercise-05d-wake-timekeeper interrupt the timekeeper's OS poll through the reactor's waker, once
         if state.timekeeper_parked && !state.timekeeper_woken {
             state.timekeeper_woken = true;
             self.reactor.wake();
         }
+        // ANCHOR_END: exercise-05d-wake-timekeeper
     }
     // ANCHOR_END: wake_timekeeper
 

@@ -45,6 +45,7 @@ impl Worker {
     /// The loop of a worker thread: fire due timers, run a task, repeat;
     /// park when there is nothing to do; return at shutdown.
     fn run(&self) {
+        // ANCHOR: exercise-05d-run as in stage 4, and every EVENT_INTERVAL turns a busy worker looks at the OS events without waiting
         let executor = &*self.executor;
         let mut turns: u32 = 0;
         loop {
@@ -62,6 +63,7 @@ impl Worker {
                 None => return,
             }
         }
+        // ANCHOR_END: exercise-05d-run
     }
     // ANCHOR_END: run_worker
 

@@ -54,7 +54,7 @@ where
     /// it lies, `result` goes to the handle, and the task leaves the set of
     /// live tasks. Only the first call does anything.
     fn complete(&self, result: Result<F::Output, JoinError>) {
-        // ANCHOR: exercise-10-complete the first call only: drop the future in place, store the result for the handle, wake it, leave the live set
+        // ANCHOR: exercise-10a-complete the first call only: drop the future in place, store the result for the handle, wake it, leave the live set
         if !self.state.complete() {
             return;
         }
@@ -69,7 +69,7 @@ where
         // not take the worker down either (lesson #8).
         let _ = panic::catch_unwind(AssertUnwindSafe(|| join::finish(&self.output, result)));
         self.scheduler.release(self.key);
-        // ANCHOR_END: exercise-10-complete
+        // ANCHOR_END: exercise-10a-complete
     }
     // ANCHOR_END: complete
 }
@@ -82,7 +82,7 @@ where
 {
     // ANCHOR: run
     fn run(self: Arc<Self>) {
-        // ANCHOR: exercise-10-run start the run, poll the future in place with this cell as the waker, then complete or end the run
+        // ANCHOR: exercise-10a-run start the run, poll the future in place with this cell as the waker, then complete or end the run
         if !self.state.start_run() {
             return; // completed or dropped since it was queued
         }
@@ -105,14 +105,14 @@ where
             }
         };
         self.complete(result);
-        // ANCHOR_END: exercise-10-run
+        // ANCHOR_END: exercise-10a-run
     }
     // ANCHOR_END: run
 
     fn drop_future(&self) {
-        // ANCHOR: exercise-10-drop-future shutdown: complete the task as cancelled
+        // ANCHOR: exercise-10a-drop-future shutdown: complete the task as cancelled
         self.complete(Err(JoinError::cancelled()));
-        // ANCHOR_END: exercise-10-drop-future
+        // ANCHOR_END: exercise-10a-drop-future
     }
 }
 
@@ -142,11 +142,11 @@ where
     /// does nothing if it is already queued or complete. So a task is never
     /// in the queue twice, however many times it is woken.
     fn wake_by_ref(task: &Arc<Self>) {
-        // ANCHOR: exercise-10-wake queue the cell if its state says so
+        // ANCHOR: exercise-10a-wake queue the cell if its state says so
         if task.state.wake() {
             task.scheduler.schedule(task.clone());
         }
-        // ANCHOR_END: exercise-10-wake
+        // ANCHOR_END: exercise-10a-wake
     }
 }
 // ANCHOR_END: wake

@@ -109,6 +109,9 @@ pub fn generate(
     }
     let lock = read(&paths.root.join("Cargo.lock"))?;
     generated.files.push((PathBuf::from("Cargo.lock"), lock));
+    generated
+        .files
+        .push((Path::new(".cargo").join("config.toml"), cargo_config(paths)));
     if generated.regions == 0 {
         return Err(format!(
             "no `exercise-{}-…` region in {}/src",
@@ -117,6 +120,36 @@ pub fn generate(
         ));
     }
     Ok(generated)
+}
+
+/// The attempt's `.cargo/config.toml`. An attempt is a workspace of its own, so the project's
+/// alias (`-p workshop`) would not find the runner from inside it: this one names the runner's
+/// manifest by its absolute path, so `cargo workshop check` works from the attempt's folders
+/// too. And a plain `cargo test` there builds into the shared target folder.
+///
+/// The alias must be a string, like the project's: cargo joins an alias given as an array
+/// with the one of a parent folder's config. A string is split at spaces, so a path with a
+/// space gets no alias here: from such a checkout, run `cargo workshop` at the top.
+fn cargo_config(paths: &Paths) -> String {
+    let manifest = paths.root.join("workshop").join("Cargo.toml");
+    let manifest = manifest.to_string_lossy();
+    let mut text = String::from("# Written by `cargo workshop start`.\n");
+    if !manifest.contains(char::is_whitespace) {
+        text.push_str(&format!(
+            "# The runner, from inside this attempt too.\n[alias]\nworkshop = {}\n\n",
+            toml_string(&format!("run -q --manifest-path {manifest} --"))
+        ));
+    }
+    text.push_str(&format!(
+        "# `cargo test` here builds into the folder the runner uses.\n[build]\ntarget-dir = {}\n",
+        toml_string(&paths.target.to_string_lossy())
+    ));
+    text
+}
+
+/// `text` as a TOML basic string: quoted, with backslashes (Windows paths) and quotes escaped.
+fn toml_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// Writes a generated crate into `dir`, which must not exist yet.
@@ -225,6 +258,12 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_in_the_attempts_config_are_toml_strings() {
+        assert_eq!(toml_string(r"C:\a b\x"), r#""C:\\a b\\x""#);
+        assert_eq!(toml_string("/a\"b"), r#""/a\"b""#);
+    }
 
     #[test]
     fn progress_survives_a_round_trip_and_counts_a_pass_once() {

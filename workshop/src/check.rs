@@ -239,7 +239,7 @@ fn failure_output(outcome: &Outcome, name: &str) -> String {
     let header = format!("---- {name} stdout ----");
     let mut lines = outcome.stdout.lines().skip_while(|line| *line != header);
     if lines.next().is_none() {
-        return "it did not run: see the output of `cargo test` in the attempt folder".to_string();
+        return stopped_early(outcome);
     }
     let body: Vec<&str> = lines
         .take_while(|line| !line.starts_with("---- ") && line.trim() != "failures:")
@@ -249,6 +249,30 @@ fn failure_output(outcome: &Outcome, name: &str) -> String {
 }
 
 /// What to say about a demo that did not exit 0 in time: the end of what it printed.
+/// What to say about a test that never reported: the test binary ended first, most often
+/// aborted by a panic inside a `drop` while another panic unwound (a `todo!()` in a `Drop`).
+/// The last panics it printed say where.
+fn stopped_early(outcome: &Outcome) -> String {
+    let text = format!("{}\n{}", outcome.stdout, outcome.stderr);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut panics = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        if line.contains("panicked at") {
+            panics.push(format!("{line}\n{}", lines.get(index + 1).unwrap_or(&"")));
+        }
+    }
+    let start = panics.len().saturating_sub(2);
+    let mut message = String::from(
+        "the test binary stopped before this test reported (a panic inside a `drop` while\n\
+         another panic unwinds aborts the whole process)",
+    );
+    if !panics.is_empty() {
+        message.push_str("; its last panics:\n");
+        message.push_str(&panics[start..].join("\n"));
+    }
+    message
+}
+
 fn demo_failure(outcome: &Outcome) -> String {
     match outcome.success {
         None => format!(
@@ -437,6 +461,20 @@ mod tests {
                     "/t/debug/workshop-05a".into()
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn a_test_that_never_reported_shows_the_last_panics() {
+        let mut run = outcome("running 2 tests\n");
+        run.stderr = "thread 'a' panicked at src/x.rs:1:5:\nnot yet implemented: 03: one\n\
+                      thread 'a' panicked at src/time.rs:9:9:\nnot yet implemented: 03: two\n"
+            .to_string();
+        let said = failure_output(&run, "a");
+        assert!(said.starts_with("the test binary stopped"), "{said}");
+        assert!(
+            said.ends_with("src/time.rs:9:9:\nnot yet implemented: 03: two"),
+            "{said}"
         );
     }
 

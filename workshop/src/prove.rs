@@ -48,7 +48,9 @@ pub fn prove(paths: &Paths, ids: &[&str]) -> Result<bool, String> {
     }
 }
 
-fn prove_one(paths: &Paths, exercise: &Exercise) -> Result<Vec<String>, String> {
+/// What is wrong with an exercise's metadata and regions, found without building anything:
+/// the section heading, the tests it names, its regions and its size.
+pub fn metadata_problems(paths: &Paths, exercise: &Exercise) -> Result<Vec<String>, String> {
     let mut problems = Vec::new();
     let chapter = attempt::read(
         &paths
@@ -80,7 +82,18 @@ fn prove_one(paths: &Paths, exercise: &Exercise) -> Result<Vec<String>, String> 
             problems.push(format!("no test `{name}` in tests/{file}.rs"));
         }
     }
+    let generated = attempt::generate(paths, exercise, Fill::Hole, &exercise.package())?;
+    if generated.lines_to_write > MAX_LINES {
+        problems.push(format!(
+            "{} lines to write, more than {MAX_LINES}: split it",
+            generated.lines_to_write
+        ));
+    }
+    Ok(problems)
+}
 
+fn prove_one(paths: &Paths, exercise: &Exercise) -> Result<Vec<String>, String> {
+    let mut problems = metadata_problems(paths, exercise)?;
     for fill in [Fill::Hole, Fill::Reference] {
         let label = if fill == Fill::Hole {
             "holes"
@@ -89,12 +102,6 @@ fn prove_one(paths: &Paths, exercise: &Exercise) -> Result<Vec<String>, String> 
         };
         let package = format!("{}-{label}", exercise.package());
         let generated = attempt::generate(paths, exercise, fill, &package)?;
-        if generated.lines_to_write > MAX_LINES {
-            problems.push(format!(
-                "{} lines to write, more than {MAX_LINES}: split it",
-                generated.lines_to_write
-            ));
-        }
         let dir = paths
             .target
             .join("prove")
@@ -134,4 +141,47 @@ fn prove_one(paths: &Paths, exercise: &Exercise) -> Result<Vec<String>, String> 
         }
     }
     Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every exercise names a heading its chapter has and tests its stage has, has regions
+    /// (each with a hint, none left open), and is at most MAX_LINES to write. The builds and
+    /// test runs are `prove`'s, in ci/test.
+    #[test]
+    fn every_exercise_is_well_formed() {
+        let paths = Paths::new();
+        for exercise in exercises::ALL {
+            let problems = metadata_problems(&paths, exercise).unwrap();
+            assert!(problems.is_empty(), "{}: {problems:?}", exercise.id);
+        }
+    }
+
+    /// A region of an id the list does not have would be code no exercise asks for.
+    #[test]
+    fn every_region_belongs_to_a_listed_exercise() {
+        let paths = Paths::new();
+        for stage in fs::read_dir(paths.root.join("steps")).unwrap() {
+            let stage = stage.unwrap().path();
+            let mut files = Vec::new();
+            attempt::list_files(&stage, "src".as_ref(), &mut files).unwrap();
+            for file in files {
+                let text = attempt::read(&stage.join(&file)).unwrap();
+                let lines: Vec<&str> = text.lines().collect();
+                for region in crate::regions::find(&lines).unwrap() {
+                    let listed = exercises::ALL
+                        .iter()
+                        .any(|e| e.id == region.exercise && stage.ends_with(e.stage));
+                    assert!(
+                        listed,
+                        "{}: {} is in no exercise",
+                        file.display(),
+                        region.name
+                    );
+                }
+            }
+        }
+    }
 }

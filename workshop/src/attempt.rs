@@ -259,6 +259,47 @@ impl Progress {
 mod tests {
     use super::*;
 
+    /// `solve` and `prove` rely on it: the reference attempt is the stage, file for file,
+    /// and an attempt with holes differs from it only inside the exercise's regions.
+    #[test]
+    fn the_reference_is_the_stage_and_holes_stay_inside_their_regions() {
+        let paths = Paths::new();
+        for exercise in crate::exercises::ALL {
+            let stage = paths.stage(exercise);
+            let reference = generate(&paths, exercise, Fill::Reference, "x").unwrap();
+            let holes = generate(&paths, exercise, Fill::Hole, "x").unwrap();
+            for ((path, text), (_, holed)) in reference.files.iter().zip(&holes.files) {
+                if !(path.starts_with("src") || path.starts_with("tests")) {
+                    continue;
+                }
+                assert_eq!(
+                    *text,
+                    read(&stage.join(path)).unwrap(),
+                    "{}",
+                    path.display()
+                );
+                let outside = |text: &str| {
+                    let mut inside = false;
+                    let mut kept = Vec::new();
+                    for line in text.lines() {
+                        let marker = line.contains("ANCHOR: exercise-")
+                            || line.contains("ANCHOR_END: exercise-");
+                        if line.contains(&format!("ANCHOR: exercise-{}-", exercise.id)) {
+                            inside = true;
+                        } else if line.contains(&format!("ANCHOR_END: exercise-{}-", exercise.id)) {
+                            inside = false;
+                        }
+                        if !inside && !marker {
+                            kept.push(line.to_string());
+                        }
+                    }
+                    kept
+                };
+                assert_eq!(outside(text), outside(holed), "{}", path.display());
+            }
+        }
+    }
+
     #[test]
     fn paths_in_the_attempts_config_are_toml_strings() {
         assert_eq!(toml_string(r"C:\a b\x"), r#""C:\\a b\\x""#);

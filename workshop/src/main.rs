@@ -207,6 +207,13 @@ fn next(paths: &Paths) -> Result<bool, String> {
 }
 
 fn reset(paths: &Paths, exercise: &Exercise) -> Result<bool, String> {
+    keep_old(paths, exercise)?;
+    start(paths, exercise)
+}
+
+/// Moves an existing attempt aside, to `<id>.old` (replacing an older one), so that starting
+/// over or solving never loses the attendee's work.
+fn keep_old(paths: &Paths, exercise: &Exercise) -> Result<(), String> {
     let dir = paths.attempt(exercise);
     if dir.exists() {
         let old = paths.attempts.join(format!("{}.old", exercise.id));
@@ -217,15 +224,12 @@ fn reset(paths: &Paths, exercise: &Exercise) -> Result<bool, String> {
         fs::rename(&dir, &old).map_err(|e| format!("cannot move {}: {e}", dir.display()))?;
         println!("your attempt is kept as {}", old.display());
     }
-    start(paths, exercise)
+    Ok(())
 }
 
 fn solve(paths: &Paths, exercise: &Exercise) -> Result<bool, String> {
+    keep_old(paths, exercise)?;
     let dir = paths.attempt(exercise);
-    if dir.exists() {
-        reset(paths, exercise)?;
-        fs::remove_dir_all(&dir).map_err(|e| format!("cannot remove {}: {e}", dir.display()))?;
-    }
     let generated = attempt::generate(paths, exercise, Fill::Reference, &exercise.package())?;
     attempt::write(&dir, &generated)?;
     let mut progress = Progress::load(paths);

@@ -39,6 +39,7 @@ fn boxes(paths: &Paths) -> Result<Vec<(String, String)>, String> {
                 ids.join(", ")
             )
         });
+        let mut previous: Option<&Exercise> = None;
         for exercise in chosen {
             let generated =
                 attempt::generate(paths, exercise, Fill::Reference, &exercise.package())?;
@@ -46,7 +47,7 @@ fn boxes(paths: &Paths) -> Result<Vec<(String, String)>, String> {
                 "> **Exercise {}: {}**\n>\n> `cargo workshop start {}`, then `cargo workshop check` until it is green. \
                  You write {} lines in {} place{}; read [{}](#{}) first. Estimate: {} minutes \
                  (10 to read, one a line; not yet timed: see \
-                 [Running the workshop](appendix-workshop.md#how-long-each-exercise-takes)).\n>\n> Its tests:\n>\n",
+                 [Running the workshop](appendix-workshop.md#how-long-each-exercise-takes)).\n>\n",
                 exercise.id,
                 exercise.title,
                 exercise.id,
@@ -57,6 +58,16 @@ fn boxes(paths: &Paths) -> Result<Vec<(String, String)>, String> {
                 exercise.section_link().rsplit('#').next().unwrap_or(""),
                 Exercise::estimate_minutes(generated.lines_to_write),
             ));
+            if let Some(before) = previous.replace(exercise)
+                && before.tests == exercise.tests
+            {
+                text.push_str(&format!(
+                    "> Its tests: the same as {}'s, and the demo.\n\n",
+                    before.id
+                ));
+                continue;
+            }
+            text.push_str("> Its tests:\n>\n");
             for (file, names) in exercise.tests {
                 let source = attempt::read(
                     &paths

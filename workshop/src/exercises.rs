@@ -63,7 +63,7 @@ impl Exercise {
 pub const ALL: &[Exercise] = &[
     Exercise {
         id: "01",
-        title: "block_on: poll, and sleep until the waker is called",
+        title: "`block_on`: poll, and sleep until the waker is called",
         stage: "01-block-on",
         section: "Building `block_on`",
         tests: &[("block_on", &[]), ("idle", &[])],
@@ -77,14 +77,14 @@ pub const ALL: &[Exercise] = &[
     },
     Exercise {
         id: "02b",
-        title: "the executor: spawn, the ready queue, block_on with tasks, shutdown",
+        title: "the executor: `spawn`, the ready queue, `block_on` with tasks, shutdown",
         stage: "02-executor",
         section: "`spawn`",
         tests: &[("executor", &[])],
     },
     Exercise {
         id: "02c",
-        title: "JoinHandle and yield_now",
+        title: "`JoinHandle` and `yield_now`",
         stage: "02-executor",
         section: "`JoinHandle`: getting the output back",
         tests: &[("executor", &[])],
@@ -112,7 +112,7 @@ pub const ALL: &[Exercise] = &[
     },
     Exercise {
         id: "05b",
-        title: "ScheduledIo: readiness, a waker per waiter, clearing only what you saw",
+        title: "`ScheduledIo`: readiness, a waker per waiter, clearing only what you saw",
         stage: "05-reactor",
         section: "`ScheduledIo`: readiness and who waits for it",
         tests: &[("reactor", &[]), ("errors", &[])],
@@ -133,7 +133,7 @@ pub const ALL: &[Exercise] = &[
     },
     Exercise {
         id: "06",
-        title: "TCP: bind, accept, connect without blocking, AsyncRead and AsyncWrite",
+        title: "TCP: `bind`, `accept`, `connect` without blocking, `AsyncRead` and `AsyncWrite`",
         stage: "06-tcp",
         section: "From a registered socket to a stream",
         tests: &[(

@@ -123,7 +123,15 @@ pub fn check(
         if !names.is_empty() {
             args.push("--exact");
         }
-        let outcome = process::run(exe, &args, dir, test_limit)?;
+        if voice == Voice::Attendee {
+            println!("running tests/{file}.rs (a test that hangs fails when its watchdog fires)");
+        }
+        let attendee = voice == Voice::Attendee;
+        let outcome = process::run_echoing(exe, &args, dir, test_limit, move |line| {
+            if attendee && line.starts_with("test ") && line.contains(" ... ") {
+                println!("  {line}");
+            }
+        })?;
         let source = attempt::read(&dir.join("tests").join(format!("{file}.rs")))?;
         let wanted: Vec<String> = if names.is_empty() {
             tests_doc::test_names(&source)

@@ -5,7 +5,7 @@
 //! Only programs that start no processes of their own are run with a deadline that can pass
 //! (test binaries, the demo): killing cargo would leave what it runs behind.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -29,6 +29,18 @@ pub struct Outcome {
 /// backtrace is left out (`RUST_BACKTRACE=0`): the message and its line are what the runner
 /// shows, and a backtrace would bury them.
 pub fn run(program: &str, args: &[&str], dir: &Path, limit: Duration) -> Result<Outcome, String> {
+    run_echoing(program, args, dir, limit, |_| {})
+}
+
+/// [`run`], calling `echo` with each line of stdout as it comes, so that a long run shows its
+/// progress (a test that hangs until its watchdog fires takes a minute).
+pub fn run_echoing(
+    program: &str,
+    args: &[&str],
+    dir: &Path,
+    limit: Duration,
+    echo: impl FnMut(&str) + Send + 'static,
+) -> Result<Outcome, String> {
     let started = Instant::now();
     let mut child = Command::new(program)
         .args(args)
@@ -39,29 +51,19 @@ pub fn run(program: &str, args: &[&str], dir: &Path, limit: Duration) -> Result<
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start `{program}`: {e}"))?;
-    let read = |pipe: Option<Box<dyn Read + Send>>| {
-        let (sender, receiver) = mpsc::channel();
-        thread::spawn(move || {
-            let mut text = Vec::new();
-            if let Some(mut pipe) = pipe {
-                // A read error only cuts the output short; the exit status still tells.
-                let _ = pipe.read_to_end(&mut text);
-            }
-            let _ = sender.send(String::from_utf8_lossy(&text).into_owned());
-        });
-        receiver
-    };
     let stdout = read(
         child
             .stdout
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        echo,
     );
     let stderr = read(
         child
             .stderr
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        |_| {},
     );
     let success = loop {
         match child.try_wait() {
@@ -90,6 +92,32 @@ pub fn run(program: &str, args: &[&str], dir: &Path, limit: Duration) -> Result<
         stderr: join(stderr),
         elapsed: started.elapsed(),
     })
+}
+
+/// Reads a pipe to its end on a thread of its own, handing each line to `echo` as it comes;
+/// the whole text arrives on the returned channel.
+fn read(
+    pipe: Option<Box<dyn Read + Send>>,
+    mut echo: impl FnMut(&str) + Send + 'static,
+) -> mpsc::Receiver<String> {
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || {
+        let mut text = Vec::new();
+        if let Some(pipe) = pipe {
+            let mut lines = BufReader::new(pipe);
+            let mut line = Vec::new();
+            // A read error only cuts the output short; the exit status still tells.
+            while let Ok(n) = lines.read_until(b'\n', &mut line) {
+                if n == 0 {
+                    break;
+                }
+                echo(String::from_utf8_lossy(&line).trim_end());
+                text.append(&mut line);
+            }
+        }
+        let _ = sender.send(String::from_utf8_lossy(&text).into_owned());
+    });
+    receiver
 }
 
 /// The cargo that runs us (`CARGO` is set by `cargo run`), or `cargo` from the PATH.

@@ -21,6 +21,8 @@ use parking_lot::Mutex;
 
 use state::State;
 
+use crate::trace::{self, Event};
+
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 // ANCHOR: task
@@ -59,6 +61,11 @@ impl Task {
         }
     }
 
+    /// The task's number, for the trace: its key among the live tasks.
+    pub(crate) fn id(&self) -> usize {
+        self.key
+    }
+
     // ANCHOR: run
     /// Polls the task once. Called by the executor after popping it from
     /// the ready queue.
@@ -78,7 +85,9 @@ impl Task {
         // still escapes (from a destructor that runs as that future ends)
         // ends the task as if it had finished, and must not unwind through
         // the executor and take its thread down (lesson #8).
+        trace::record(Event::PollStart { task: self.key });
         let poll = panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
+        trace::record(Event::PollEnd { task: self.key });
         drop(future);
         match poll.unwrap_or(Poll::Ready(())) {
             Poll::Ready(()) => self.complete(),

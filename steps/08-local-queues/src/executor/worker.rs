@@ -11,6 +11,7 @@ use super::context;
 use super::{Executor, State};
 use crate::idle::Idle;
 use crate::task::Task;
+use crate::trace::{self, Event, Park};
 
 /// How many tasks a worker runs between two rounds of bookkeeping (due
 /// timers, ready sockets). tokio's number: often enough that a due timer
@@ -187,8 +188,21 @@ impl Worker {
             self.executor
                 .stealers
                 .iter()
-                .find_map(|stealer| self.steal_from(stealer))
+                .enumerate()
+                .find_map(|(from, stealer)| {
+                    let task = self.steal_from(stealer)?;
+                    trace::record(Event::Steal {
+                        from,
+                        count: 1 + self.local_len(),
+                    });
+                    Some(task)
+                })
         })
+    }
+
+    /// How many tasks wait in this worker's own queue.
+    fn local_len(&self) -> usize {
+        LOCAL.with(|local| local.borrow().as_ref().map_or(0, |local| local.queue.len()))
     }
     // ANCHOR_END: steal
 
@@ -210,7 +224,9 @@ impl Worker {
             if !state.timekeeper_parked {
                 executor.park_timekeeper(&mut state);
             } else {
+                trace::record(Event::Park(Park::Idle));
                 Idle::wait::<State>(&executor.workers_condvar, &mut state);
+                trace::record(Event::Unpark);
             }
         }
         executor.sleepers.fetch_sub(1, Ordering::SeqCst);

@@ -1,0 +1,396 @@
+//! The recorder behind `--trace FILE`: what every thread of the runtime
+//! does, over time, written as a Chrome trace-event file that Perfetto
+//! (<https://ui.perfetto.dev>) and `chrome://tracing` open.
+//!
+//! This file is the same in every stage from the workers stage on; a stage
+//! calls [`record`] where the events it has happen. Recording is off until
+//! [`start`]: then each call costs one relaxed atomic load and returns.
+//! Once on, each thread appends to a buffer of its own, with no lock; the
+//! buffer goes to one shared list when the thread exits, and [`write`]
+//! takes that list.
+
+// A stage uses the events it has: stage 4 has no reactor to record.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+/// Where a woken task was queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Queue {
+    /// The ready queue all workers share.
+    Shared,
+    /// The waking worker's own queue.
+    Local,
+    /// The queue for tasks woken from outside the workers.
+    Injector,
+}
+
+/// How a thread parks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Park {
+    /// An idle worker, until a task is queued.
+    Idle,
+    /// The timekeeper, until a task, a new earliest deadline, or that
+    /// deadline.
+    Timekeeper,
+    /// The timekeeper in the OS poll: until an I/O event too.
+    Reactor,
+}
+
+/// One thing a thread did. Small and `Copy`: recording one is a push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// A task was spawned into `queue`.
+    Spawn { task: usize, queue: Queue },
+    /// A task's poll begins.
+    PollStart { task: usize },
+    /// A task's poll ends.
+    PollEnd { task: usize },
+    /// This thread woke a task into `queue`.
+    Wake { task: usize, queue: Queue },
+    /// This thread parks.
+    Park(Park),
+    /// This thread's park ended.
+    Unpark,
+    /// An idle worker starts looking for work before it parks.
+    SpinStart,
+    /// Its search ended, with work found or not.
+    SpinEnd { found: bool },
+    /// A worker took `count` tasks from worker `from`'s queue.
+    Steal { from: usize, count: usize },
+    /// A look at the OS's events returned `events` of them.
+    ReactorTurn { events: usize },
+    /// `count` timers were due and their tasks woken.
+    TimersFired { count: usize },
+    /// A blocking-pool job starts.
+    BlockingStart,
+    /// A blocking-pool job ends.
+    BlockingEnd,
+}
+
+/// Whether events are recorded.
+static ENABLED: AtomicBool = AtomicBool::new(false);
+/// The instant every timestamp counts from: when recording started.
+static ORIGIN: OnceLock<Instant> = OnceLock::new();
+/// The buffers of the threads that have exited (or flushed).
+static COLLECTED: Mutex<Vec<Buffer>> = Mutex::new(Vec::new());
+/// The next thread number.
+static NEXT_THREAD: AtomicUsize = AtomicUsize::new(1);
+
+/// The most events one thread keeps: a runaway recording stops growing at
+/// 32 MiB a thread, and says how many it dropped.
+const MAX_EVENTS: usize = 1 << 20;
+
+/// One thread's events, with its name.
+struct Buffer {
+    thread: usize,
+    name: String,
+    events: Vec<(u64, Event)>,
+    dropped: usize,
+}
+
+/// A thread's buffer, handed to the shared list when the thread exits.
+struct Local(Option<Buffer>);
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        if let Some(buffer) = self.0.take() {
+            collect(buffer);
+        }
+    }
+}
+
+/// Adds a thread's events to the shared list.
+fn collect(buffer: Buffer) {
+    COLLECTED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(buffer);
+}
+
+thread_local! {
+    /// This thread's events, from its first one.
+    static BUFFER: RefCell<Local> = const { RefCell::new(Local(None)) };
+}
+
+/// Records `event` on this thread, if recording is on.
+#[inline]
+pub(crate) fn record(event: Event) {
+    if ENABLED.load(Ordering::Relaxed) {
+        record_now(event);
+    }
+}
+
+/// The recording itself, out of line so that [`record`] stays a load and a
+/// branch where it is inlined.
+#[cold]
+#[inline(never)]
+fn record_now(event: Event) {
+    let Some(origin) = ORIGIN.get() else { return };
+    let at = Instant::now().saturating_duration_since(*origin).as_nanos() as u64;
+    // A thread that records while its thread-locals are being torn down
+    // loses the event; it is not worth a panic.
+    let _ = BUFFER.try_with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        let buffer = buffer.0.get_or_insert_with(|| Buffer {
+            thread: NEXT_THREAD.fetch_add(1, Ordering::Relaxed),
+            name: track_name(),
+            events: Vec::with_capacity(4096),
+            dropped: 0,
+        });
+        if buffer.events.len() < MAX_EVENTS {
+            buffer.events.push((at, event));
+        } else {
+            buffer.dropped += 1;
+        }
+    });
+}
+
+/// The name of this thread's track: "worker 0" for `runtime-worker-0`.
+fn track_name() -> String {
+    let thread = std::thread::current();
+    let name = thread.name().unwrap_or("thread");
+    name.strip_prefix("runtime-")
+        .unwrap_or(name)
+        .replace('-', " ")
+}
+
+/// Starts recording, from now.
+pub fn start() {
+    let _ = ORIGIN.set(Instant::now());
+    ENABLED.store(true, Ordering::Relaxed);
+}
+
+/// `--trace FILE` among the program's arguments: starts recording and
+/// returns FILE, and the arguments without those two.
+pub fn start_if_asked(args: Vec<String>) -> io::Result<(Option<PathBuf>, Vec<String>)> {
+    let Some(at) = args.iter().position(|arg| arg == "--trace") else {
+        return Ok((None, args));
+    };
+    let mut rest = args;
+    let Some(file) = rest.get(at + 1).cloned() else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "--trace needs a file name: --trace FILE",
+        ));
+    };
+    rest.drain(at..at + 2);
+    start();
+    Ok((Some(PathBuf::from(file)), rest))
+}
+
+/// Writes the trace to FILE if `--trace FILE` asked for one, and says so
+/// on standard error (standard output stays the demo's own).
+pub fn write_if_asked(file: Option<PathBuf>) -> io::Result<()> {
+    if let Some(file) = file {
+        write(&file)?;
+        eprintln!(
+            "trace written to {}; open it in https://ui.perfetto.dev",
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+/// Stops recording and writes what every thread recorded, as a Chrome
+/// trace-event file, to `path`. Call it once the runtime has shut down:
+/// a thread's events are collected when it exits (this thread's, here).
+pub fn write(path: &Path) -> io::Result<()> {
+    ENABLED.store(false, Ordering::Relaxed);
+    if let Some(buffer) = BUFFER.with(|buffer| buffer.borrow_mut().0.take()) {
+        collect(buffer);
+    }
+    let mut buffers = std::mem::take(
+        &mut *COLLECTED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()),
+    );
+    buffers.sort_by_key(|buffer| buffer.thread);
+    let file = std::fs::File::create(path).map_err(|error| {
+        io::Error::new(
+            error.kind(),
+            format!("cannot create {}: {error}", path.display()),
+        )
+    })?;
+    let json = chrome_trace(&buffers);
+    serde_json::to_writer(io::BufWriter::new(file), &json).map_err(io::Error::other)
+}
+
+/// A timestamp in microseconds, Chrome's unit.
+fn micros(nanos: u64) -> f64 {
+    nanos as f64 / 1000.0
+}
+
+/// The trace-event file: one track per thread; polls, parks, spins and
+/// blocking jobs as slices, the rest as instants with their numbers; an
+/// arrow from each wake to the poll it led to.
+fn chrome_trace(buffers: &[Buffer]) -> Value {
+    let mut out = Vec::new();
+    // Where each task's polls start, for the arrows: (time, thread).
+    let mut poll_starts: std::collections::HashMap<usize, Vec<(u64, usize)>> =
+        std::collections::HashMap::new();
+    for buffer in buffers {
+        for &(at, event) in &buffer.events {
+            if let Event::PollStart { task } = event {
+                poll_starts
+                    .entry(task)
+                    .or_default()
+                    .push((at, buffer.thread));
+            }
+        }
+    }
+    for starts in poll_starts.values_mut() {
+        starts.sort_unstable();
+    }
+    let mut flow = 0;
+    for buffer in buffers {
+        let tid = buffer.thread;
+        out.push(
+            json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": tid,
+            "args": {"name": buffer.name}}),
+        );
+        out.push(
+            json!({"ph": "M", "name": "thread_sort_index", "pid": 1, "tid": tid,
+            "args": {"sort_index": tid}}),
+        );
+        if buffer.dropped > 0 {
+            out.push(
+                json!({"ph": "i", "s": "t", "name": "events dropped", "pid": 1,
+                "tid": tid, "ts": 0.0, "args": {"dropped": buffer.dropped}}),
+            );
+        }
+        // The open slice of each kind: where it began, and its name and args.
+        let mut open: Vec<(u64, &str, Value)> = Vec::new();
+        let slice = |out: &mut Vec<Value>, begin: u64, end: u64, name: &str, args: Value| {
+            out.push(json!({"ph": "X", "name": name, "pid": 1, "tid": tid,
+                "ts": micros(begin), "dur": micros(end - begin), "args": args}));
+        };
+        let instant = |out: &mut Vec<Value>, at: u64, name: &str, args: Value| {
+            out.push(
+                json!({"ph": "i", "s": "t", "name": name, "pid": 1, "tid": tid,
+                "ts": micros(at), "args": args}),
+            );
+        };
+        for &(at, event) in &buffer.events {
+            match event {
+                Event::PollStart { task } => open.push((at, "poll", json!({"task": task}))),
+                Event::Park(how) => {
+                    let name = match how {
+                        Park::Idle => "parked",
+                        Park::Timekeeper => "timekeeper waits",
+                        Park::Reactor => "timekeeper waits in OS poll",
+                    };
+                    open.push((at, name, json!({})));
+                }
+                Event::SpinStart => open.push((at, "spin", json!({}))),
+                Event::BlockingStart => open.push((at, "blocking job", json!({}))),
+                Event::PollEnd { .. } | Event::Unpark | Event::BlockingEnd => {
+                    if let Some((begin, name, args)) = open.pop() {
+                        slice(&mut out, begin, at, name, args);
+                    }
+                }
+                Event::SpinEnd { found } => {
+                    if let Some((begin, name, _)) = open.pop() {
+                        slice(&mut out, begin, at, name, json!({"found work": found}));
+                    }
+                }
+                Event::Spawn { task, queue } | Event::Wake { task, queue } => {
+                    let name = if matches!(event, Event::Spawn { .. }) {
+                        "spawn"
+                    } else {
+                        "wake"
+                    };
+                    let queue = format!("{queue:?}").to_lowercase();
+                    instant(&mut out, at, name, json!({"task": task, "queue": queue}));
+                    // An arrow to the task's next poll.
+                    let next = poll_starts.get(&task).and_then(|starts| {
+                        let index = starts.partition_point(|&(start, _)| start < at);
+                        starts.get(index)
+                    });
+                    if let Some(&(start, thread)) = next {
+                        flow += 1;
+                        out.push(json!({"ph": "s", "name": name, "cat": "wake", "id": flow,
+                            "pid": 1, "tid": tid, "ts": micros(at)}));
+                        out.push(json!({"ph": "f", "bp": "e", "name": name, "cat": "wake",
+                            "id": flow, "pid": 1, "tid": thread, "ts": micros(start)}));
+                    }
+                }
+                Event::Steal { from, count } => instant(
+                    &mut out,
+                    at,
+                    "steal",
+                    json!({"from": format!("worker {from}"), "tasks": count}),
+                ),
+                Event::ReactorTurn { events } => {
+                    instant(&mut out, at, "reactor turn", json!({"events": events}));
+                }
+                Event::TimersFired { count } => {
+                    instant(&mut out, at, "timers fired", json!({"timers": count}));
+                }
+            }
+        }
+    }
+    json!({"traceEvents": out, "displayTimeUnit": "ns"})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The file a recording writes is a trace-event file: named tracks,
+    /// slices with a duration, instants with their numbers.
+    #[test]
+    fn writes_a_chrome_trace() {
+        let buffers = vec![Buffer {
+            thread: 7,
+            name: "worker 0".into(),
+            events: vec![
+                (
+                    1_000,
+                    Event::Wake {
+                        task: 3,
+                        queue: Queue::Shared,
+                    },
+                ),
+                (2_000, Event::PollStart { task: 3 }),
+                (5_000, Event::PollEnd { task: 3 }),
+                (6_000, Event::Park(Park::Idle)),
+                (9_000, Event::Unpark),
+            ],
+            dropped: 0,
+        }];
+        let json = chrome_trace(&buffers);
+        // Its text parses back as JSON.
+        let text = serde_json::to_string(&json).unwrap();
+        let parsed: Value = serde_json::from_str(&text).unwrap();
+        let events = parsed["traceEvents"].as_array().unwrap();
+        let named = |name: &str| events.iter().find(|e| e["name"] == name).unwrap().clone();
+        assert_eq!(named("thread_name")["args"]["name"], "worker 0");
+        let poll = named("poll");
+        assert_eq!(
+            (poll["ph"].as_str(), poll["tid"].as_u64()),
+            (Some("X"), Some(7))
+        );
+        assert_eq!(
+            (poll["ts"].as_f64(), poll["dur"].as_f64()),
+            (Some(2.0), Some(3.0))
+        );
+        assert_eq!(poll["args"]["task"], 3);
+        assert_eq!(named("parked")["dur"].as_f64(), Some(3.0));
+        let wake = named("wake");
+        assert_eq!(
+            (wake["ph"].as_str(), wake["args"]["queue"].as_str()),
+            (Some("i"), Some("shared"))
+        );
+        // The wake's arrow ends at the poll.
+        let end = events.iter().find(|e| e["ph"] == "f").unwrap();
+        assert_eq!(end["ts"].as_f64(), Some(2.0));
+    }
+}

@@ -228,112 +228,128 @@ fn micros(nanos: u64) -> f64 {
     nanos as f64 / 1000.0
 }
 
+/// One trace event of kind `phase` ("X" a slice, "i" an instant, "M" a
+/// track's name...) on `thread`'s track at `at`, with `fields` added.
+fn trace_event(phase: &str, name: &str, thread: usize, at: u64, fields: Value) -> Value {
+    let mut event = json!({"ph": phase, "name": name, "pid": 1, "tid": thread, "ts": micros(at)});
+    if let (Some(event), Value::Object(fields)) = (event.as_object_mut(), fields) {
+        event.extend(fields);
+    }
+    event
+}
+
+/// The slice an event begins (its kind and name), and the kind of slice
+/// an event ends.
+fn slice(event: Event) -> (Option<(&'static str, &'static str)>, Option<&'static str>) {
+    match event {
+        Event::PollStart { .. } => (Some(("poll", "poll")), None),
+        Event::PollEnd { .. } => (None, Some("poll")),
+        Event::Park(Park::Idle) => (Some(("park", "parked")), None),
+        Event::Park(Park::Timekeeper) => (Some(("park", "timekeeper waits")), None),
+        Event::Park(Park::Reactor) => (Some(("park", "timekeeper waits in OS poll")), None),
+        Event::Unpark => (None, Some("park")),
+        Event::SpinStart => (Some(("spin", "spin")), None),
+        Event::SpinEnd { .. } => (None, Some("spin")),
+        Event::BlockingStart => (Some(("blocking", "blocking job")), None),
+        Event::BlockingEnd => (None, Some("blocking")),
+        _ => (None, None),
+    }
+}
+
 /// The trace-event file: one track per thread; polls, parks, spins and
 /// blocking jobs as slices, the rest as instants with their numbers; an
 /// arrow from each wake to the poll it led to.
 fn chrome_trace(buffers: &[Buffer]) -> Value {
+    use std::collections::HashMap;
     let mut out = Vec::new();
     // Where each task's polls start, for the arrows: (time, thread).
-    let mut poll_starts: std::collections::HashMap<usize, Vec<(u64, usize)>> =
-        std::collections::HashMap::new();
+    let mut poll_starts: HashMap<usize, Vec<(u64, usize)>> = HashMap::new();
     for buffer in buffers {
         for &(at, event) in &buffer.events {
             if let Event::PollStart { task } = event {
-                poll_starts
-                    .entry(task)
-                    .or_default()
-                    .push((at, buffer.thread));
+                let starts = poll_starts.entry(task).or_default();
+                starts.push((at, buffer.thread));
             }
         }
     }
     for starts in poll_starts.values_mut() {
         starts.sort_unstable();
     }
+    // Threads that share a name ("blocking") are told apart by a number.
+    let mut nth: HashMap<&str, usize> = HashMap::new();
     let mut flow = 0;
     for buffer in buffers {
         let tid = buffer.thread;
-        out.push(
-            json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": tid,
-            "args": {"name": buffer.name}}),
-        );
-        out.push(
-            json!({"ph": "M", "name": "thread_sort_index", "pid": 1, "tid": tid,
-            "args": {"sort_index": tid}}),
-        );
-        if buffer.dropped > 0 {
-            out.push(
-                json!({"ph": "i", "s": "t", "name": "events dropped", "pid": 1,
-                "tid": tid, "ts": 0.0, "args": {"dropped": buffer.dropped}}),
-            );
+        let mut name = buffer.name.clone();
+        if buffers.iter().filter(|b| b.name == buffer.name).count() > 1 {
+            let n = nth.entry(&buffer.name).or_default();
+            name = format!("{name} {n}");
+            *n += 1;
         }
-        // The open slice of each kind: where it began, and its name and args.
-        let mut open: Vec<(u64, &str, Value)> = Vec::new();
-        let slice = |out: &mut Vec<Value>, begin: u64, end: u64, name: &str, args: Value| {
-            out.push(json!({"ph": "X", "name": name, "pid": 1, "tid": tid,
-                "ts": micros(begin), "dur": micros(end - begin), "args": args}));
-        };
-        let instant = |out: &mut Vec<Value>, at: u64, name: &str, args: Value| {
-            out.push(
-                json!({"ph": "i", "s": "t", "name": name, "pid": 1, "tid": tid,
-                "ts": micros(at), "args": args}),
-            );
-        };
+        let args = json!({"args": {"name": name}});
+        out.push(trace_event("M", "thread_name", tid, 0, args));
+        let args = json!({"args": {"sort_index": tid}});
+        out.push(trace_event("M", "thread_sort_index", tid, 0, args));
+        if buffer.dropped > 0 {
+            let args = json!({"s": "t", "args": {"dropped": buffer.dropped}});
+            out.push(trace_event("i", "events dropped", tid, 0, args));
+        }
+        // The slices begun and not yet ended: kind, name, start, arguments.
+        let mut open: Vec<(&str, &str, u64, Value)> = Vec::new();
         for &(at, event) in &buffer.events {
+            let (begins, ends) = slice(event);
+            if let Some((kind, name)) = begins {
+                let args = match event {
+                    Event::PollStart { task } => json!({"task": task}),
+                    _ => json!({}),
+                };
+                open.push((kind, name, at, args));
+            }
+            // A slice ends only if it is the kind the event ends.
+            if let Some(kind) = ends
+                && open.last().is_some_and(|open| open.0 == kind)
+                && let Some((_, name, begin, mut args)) = open.pop()
+            {
+                if let Event::SpinEnd { found } = event {
+                    args = json!({"found work": found});
+                }
+                let fields = json!({"dur": micros(at - begin), "args": args});
+                out.push(trace_event("X", name, tid, begin, fields));
+            }
+            let instant = |name: &str, args: Value| {
+                trace_event("i", name, tid, at, json!({"s": "t", "args": args}))
+            };
             match event {
-                Event::PollStart { task } => open.push((at, "poll", json!({"task": task}))),
-                Event::Park(how) => {
-                    let name = match how {
-                        Park::Idle => "parked",
-                        Park::Timekeeper => "timekeeper waits",
-                        Park::Reactor => "timekeeper waits in OS poll",
-                    };
-                    open.push((at, name, json!({})));
-                }
-                Event::SpinStart => open.push((at, "spin", json!({}))),
-                Event::BlockingStart => open.push((at, "blocking job", json!({}))),
-                Event::PollEnd { .. } | Event::Unpark | Event::BlockingEnd => {
-                    if let Some((begin, name, args)) = open.pop() {
-                        slice(&mut out, begin, at, name, args);
-                    }
-                }
-                Event::SpinEnd { found } => {
-                    if let Some((begin, name, _)) = open.pop() {
-                        slice(&mut out, begin, at, name, json!({"found work": found}));
-                    }
-                }
                 Event::Spawn { task, queue } | Event::Wake { task, queue } => {
-                    let name = if matches!(event, Event::Spawn { .. }) {
-                        "spawn"
-                    } else {
-                        "wake"
+                    let name = match event {
+                        Event::Spawn { .. } => "spawn",
+                        _ => "wake",
                     };
                     let queue = format!("{queue:?}").to_lowercase();
-                    instant(&mut out, at, name, json!({"task": task, "queue": queue}));
-                    // An arrow to the task's next poll.
-                    let next = poll_starts.get(&task).and_then(|starts| {
-                        let index = starts.partition_point(|&(start, _)| start < at);
-                        starts.get(index)
-                    });
-                    if let Some(&(start, thread)) = next {
+                    out.push(instant(name, json!({"task": task, "queue": queue})));
+                    // An arrow to the task's next poll, wherever it runs.
+                    let starts = poll_starts.get(&task).map_or(&[][..], Vec::as_slice);
+                    let next = starts.partition_point(|&(start, _)| start < at);
+                    if let Some(&(start, thread)) = starts.get(next) {
                         flow += 1;
-                        out.push(json!({"ph": "s", "name": name, "cat": "wake", "id": flow,
-                            "pid": 1, "tid": tid, "ts": micros(at)}));
-                        out.push(json!({"ph": "f", "bp": "e", "name": name, "cat": "wake",
-                            "id": flow, "pid": 1, "tid": thread, "ts": micros(start)}));
+                        let arrow = json!({"cat": "wake", "id": flow});
+                        out.push(trace_event("s", name, tid, at, arrow.clone()));
+                        let mut end = trace_event("f", name, thread, start, arrow);
+                        end["bp"] = "e".into();
+                        out.push(end);
                     }
                 }
-                Event::Steal { from, count } => instant(
-                    &mut out,
-                    at,
-                    "steal",
-                    json!({"from": format!("worker {from}"), "tasks": count}),
-                ),
+                Event::Steal { from, count } => {
+                    let args = json!({"from": format!("worker {from}"), "tasks": count});
+                    out.push(instant("steal", args));
+                }
                 Event::ReactorTurn { events } => {
-                    instant(&mut out, at, "reactor turn", json!({"events": events}));
+                    out.push(instant("reactor turn", json!({"events": events})));
                 }
                 Event::TimersFired { count } => {
-                    instant(&mut out, at, "timers fired", json!({"timers": count}));
+                    out.push(instant("timers fired", json!({"timers": count})));
                 }
+                _ => {}
             }
         }
     }

@@ -13,6 +13,7 @@ use super::{Executor, State};
 use crate::idle::Idle;
 use crate::sync::{Ordering, fence};
 use crate::task::Task;
+use crate::trace::{self, Event, Park};
 
 /// How many tasks a worker runs between two rounds of bookkeeping (due
 /// timers, ready sockets). tokio's number: often enough that a due timer
@@ -208,8 +209,21 @@ impl Worker {
             self.executor
                 .stealers
                 .iter()
-                .find_map(|stealer| self.steal_from(stealer))
+                .enumerate()
+                .find_map(|(from, stealer)| {
+                    let task = self.steal_from(stealer)?;
+                    trace::record(Event::Steal {
+                        from,
+                        count: 1 + self.local_len(),
+                    });
+                    Some(task)
+                })
         })
+    }
+
+    /// How many tasks wait in this worker's own queue.
+    fn local_len(&self) -> usize {
+        LOCAL.with(|local| local.borrow().as_ref().map_or(0, |local| local.queue.len()))
     }
 
     /// Fires the timers that are due, then keeps looking for work for up to
@@ -221,12 +235,15 @@ impl Worker {
         // while, and the next bookkeeping turn may be 61 spins away.
         self.executor.fire_expired_timers();
         let start = Instant::now();
+        trace::record(Event::SpinStart);
         loop {
             self.poll_now();
             if self.executor.has_work() {
+                trace::record(Event::SpinEnd { found: true });
                 return true;
             }
             if self.executor.is_shut_down() || start.elapsed() >= SPIN_TIME {
+                trace::record(Event::SpinEnd { found: false });
                 return false;
             }
             std::hint::spin_loop();
@@ -266,7 +283,9 @@ impl Worker {
             if !state.timekeeper_parked {
                 executor.park_timekeeper(&mut state);
             } else {
+                trace::record(Event::Park(Park::Idle));
                 Idle::wait::<State>(&executor.workers_condvar, &mut state, None);
+                trace::record(Event::Unpark);
             }
         }
         executor.sleepers.fetch_sub(1, Ordering::SeqCst);

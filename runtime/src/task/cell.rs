@@ -13,6 +13,7 @@ use super::pinned::PinnedFuture;
 use super::state::State;
 use super::{Runnable, Schedule};
 use crate::join::{self, JoinError, JoinTarget, Slot};
+use crate::trace::{self, Event};
 
 /// A spawned future and everything it takes to schedule it and hand its
 /// output over, in one allocation: the `Arc` that `spawn` makes.
@@ -80,6 +81,10 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
+    fn id(&self) -> usize {
+        self.key
+    }
+
     // ANCHOR: run
     fn run(self: Arc<Self>) {
         if !self.state.start_run() {
@@ -100,7 +105,10 @@ where
         let mut cx = Context::from_waker(&waker);
 
         // A panic in the future ends the task, not the worker (lesson #8).
-        let result = match panic::catch_unwind(AssertUnwindSafe(|| self.future.poll(&mut cx))) {
+        trace::record(Event::PollStart { task: self.key });
+        let poll = panic::catch_unwind(AssertUnwindSafe(|| self.future.poll(&mut cx)));
+        trace::record(Event::PollEnd { task: self.key });
+        let result = match poll {
             Ok(Poll::Ready(output)) => Ok(output),
             Err(payload) => Err(JoinError::panic(payload)),
             Ok(Poll::Pending) => {

@@ -120,6 +120,7 @@ thread_local! {
     static BUFFER: RefCell<Local> = const { RefCell::new(Local(None)) };
 }
 
+// ANCHOR: record
 /// Records `event` on this thread, if recording is on.
 #[inline]
 pub(crate) fn record(event: Event) {
@@ -127,6 +128,7 @@ pub(crate) fn record(event: Event) {
         record_now(event);
     }
 }
+// ANCHOR_END: record
 
 /// The recording itself, out of line so that [`record`] stays a load and a
 /// branch where it is inlined.
@@ -275,17 +277,19 @@ fn chrome_trace(buffers: &[Buffer]) -> Value {
     for starts in poll_starts.values_mut() {
         starts.sort_unstable();
     }
-    // Threads that share a name ("blocking") are told apart by a number.
-    let mut nth: HashMap<&str, usize> = HashMap::new();
+    // A later thread with the name of an earlier one (the blocking pool's
+    // threads, a second runtime's workers) is told apart by a number:
+    // "worker 0", then "worker 0 #2".
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut flow = 0;
     for buffer in buffers {
         let tid = buffer.thread;
-        let mut name = buffer.name.clone();
-        if buffers.iter().filter(|b| b.name == buffer.name).count() > 1 {
-            let n = nth.entry(&buffer.name).or_default();
-            name = format!("{name} {n}");
-            *n += 1;
-        }
+        let nth = seen.entry(&buffer.name).or_default();
+        *nth += 1;
+        let name = match *nth {
+            1 => buffer.name.clone(),
+            n => format!("{} #{n}", buffer.name),
+        };
         let args = json!({"args": {"name": name}});
         out.push(trace_event("M", "thread_name", tid, 0, args));
         let args = json!({"args": {"sort_index": tid}});

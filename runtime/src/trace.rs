@@ -80,7 +80,9 @@ pub(crate) enum Event {
     BlockingEnd,
 }
 
+// ANCHOR: off
 /// Without the `trace` feature: nothing, inlined away.
 #[cfg(not(feature = "trace"))]
 #[inline(always)]
 pub(crate) fn record(_event: Event) {}
+// ANCHOR_END: off

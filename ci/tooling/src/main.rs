@@ -22,8 +22,9 @@ commands:
                    to 10 with the stage before, from book/src/bench/results.md
   figures --check  fail if a benchmark figure quoted in the book is not in
                    book/src/bench/results.md, or a stage-NN.md table is stale
-  timelines        record the runs behind the chapters' timeline figures (`--trace FILE`)
-                   and draw book/src/figures/timeline-*.svg from them
+  timelines [NAME...]  record the runs behind the chapters' timeline figures (`--trace
+                   FILE`) and draw book/src/figures/timeline-*.svg from them (only NAME...,
+                   e.g. timeline-04-workers, if given)
   timelines --check  record them again and fail if a figure's shape (its tracks, the kinds
                    of event its caption needs) differs from the committed one; writes nothing
   check-includes   check every {{#include}} / {{#rustdoc_include}} in book/src/**/*.md
@@ -143,8 +144,8 @@ fn run(args: &[String]) -> Result<(), String> {
             );
             Ok(())
         }
-        ["timelines"] => {
-            for line in timelines::write_all(&root)? {
+        ["timelines", only @ ..] if !only.contains(&"--check") => {
+            for line in timelines::write_all(&root, only)? {
                 println!("{line}");
             }
             Ok(())

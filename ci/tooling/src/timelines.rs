@@ -456,20 +456,23 @@ fn svg(
             WIDTH - RIGHT,
             bar_top + bar_height
         );
-        // Slices, those of one kind that touch at this scale merged into one bar. Polls
-        // take one of two shades by their task's number, so that back-to-back polls of
-        // different tasks stay apart.
+        // Slices. Polls alternate between two shades, so that back-to-back polls stay
+        // apart; slices of one kind too thin to see apart at this scale (under a pixel)
+        // are merged into one bar.
         let mut bars: Vec<(&str, bool, f64, f64)> = Vec::new();
+        let mut odd = false;
         for event in events.iter().filter(|e| e.tid == *tid && e.ph == "X") {
             let (x0, x1) = (x_of(event.ts), x_of(event.ts + event.dur));
-            let odd = event.number("task") as u64 % 2 == 1;
             match bars.last_mut() {
-                Some((kind, shade, _, end))
-                    if *kind == event.name && *shade == odd && x0 <= *end + 0.5 =>
+                Some((kind, _, start, end))
+                    if *kind == event.name && x0 <= *end + 0.5 && x1 - *start < 1.0 =>
                 {
                     *end = end.max(x1)
                 }
-                _ => bars.push((&event.name, odd, x0, x1)),
+                _ => {
+                    odd ^= event.name == "poll";
+                    bars.push((&event.name, odd, x0, x1))
+                }
             }
         }
         for (kind, odd, x0, x1) in bars {
@@ -723,10 +726,13 @@ pub fn generate(root: &Path, figure: &Figure) -> Result<Drawn, String> {
     Err(last)
 }
 
-/// Regenerates every figure; returns one line per figure written.
-pub fn write_all(root: &Path) -> Result<Vec<String>, String> {
+/// Regenerates every figure, or those named in `only`; returns one line per figure written.
+pub fn write_all(root: &Path, only: &[&str]) -> Result<Vec<String>, String> {
     let mut lines = Vec::new();
     for figure in figures() {
+        if !only.is_empty() && !only.contains(&figure.name) {
+            continue;
+        }
         let drawn = generate(root, &figure)?;
         let path = root.join(FIGURES_DIR).join(format!("{}.svg", figure.name));
         files::write(&path, drawn.svg.as_bytes())?;

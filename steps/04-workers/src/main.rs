@@ -33,7 +33,7 @@ fn thread_name() -> String {
 }
 
 fn main() -> io::Result<()> {
-    // `--trace FILE` records what every thread does (see the chapter).
+    // `--trace FILE` records what every thread does (see chapter 4).
     let (trace, _) = runtime::trace::start_if_asked(std::env::args().skip(1).collect())?;
     const TASKS: u64 = 8;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());

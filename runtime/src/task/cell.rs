@@ -81,10 +81,6 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    fn id(&self) -> usize {
-        self.key
-    }
-
     // ANCHOR: run
     fn run(self: Arc<Self>) {
         if !self.state.start_run() {
@@ -105,9 +101,13 @@ where
         let mut cx = Context::from_waker(&waker);
 
         // A panic in the future ends the task, not the worker (lesson #8).
-        trace::record(Event::PollStart { task: self.key });
+        trace::record(Event::PollStart {
+            task: trace::task_id(&self),
+        });
         let poll = panic::catch_unwind(AssertUnwindSafe(|| self.future.poll(&mut cx)));
-        trace::record(Event::PollEnd { task: self.key });
+        trace::record(Event::PollEnd {
+            task: trace::task_id(&self),
+        });
         let result = match poll {
             Ok(Poll::Ready(output)) => Ok(output),
             Err(payload) => Err(JoinError::panic(payload)),

@@ -183,7 +183,7 @@ impl Executor {
         let task = Arc::new(Task::new(entry.key(), Box::pin(future), self.clone()));
         entry.insert(task.clone());
         trace::record(Event::Spawn {
-            task: task.id(),
+            task: trace::task_id(&task),
             queue: Queue::Shared,
         });
         state.ready_queue.push_back(task);
@@ -219,7 +219,7 @@ impl Schedule for Executor {
             return; // its future is being dropped; there is nothing to run
         }
         trace::record(Event::Wake {
-            task: task.id(),
+            task: trace::task_id(&task),
             queue: Queue::Shared,
         });
         state.ready_queue.push_back(task);

@@ -130,6 +130,20 @@ pub(crate) fn record(event: Event) {
 }
 // ANCHOR_END: record
 
+/// Whether events are being recorded: for an event whose numbers cost
+/// something to gather, so that they are gathered only then.
+#[inline]
+pub(crate) fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// A task's number in the trace: its address, which no other live task
+/// shares. Reading it costs nothing, unlike a call through `dyn`.
+#[inline]
+pub(crate) fn task_id<T: ?Sized>(task: &std::sync::Arc<T>) -> usize {
+    std::sync::Arc::as_ptr(task).cast::<()>() as usize
+}
+
 /// The recording itself, out of line so that [`record`] stays a load and a
 /// branch where it is inlined.
 #[cold]

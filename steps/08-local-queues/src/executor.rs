@@ -251,7 +251,7 @@ impl Schedule for Executor {
         if self.is_shut_down() {
             return; // its future is being dropped; there is nothing to run
         }
-        let id = task.id();
+        let id = trace::task_id(&task);
         let mut task = Some(task);
         worker::push_local(self, &mut task);
         if let Some(task) = task {

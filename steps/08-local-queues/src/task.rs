@@ -61,11 +61,6 @@ impl Task {
         }
     }
 
-    /// The task's number, for the trace: its key among the live tasks.
-    pub(crate) fn id(&self) -> usize {
-        self.key
-    }
-
     // ANCHOR: run
     /// Polls the task once. Called by the executor after popping it from
     /// the ready queue.
@@ -85,9 +80,13 @@ impl Task {
         // still escapes (from a destructor that runs as that future ends)
         // ends the task as if it had finished, and must not unwind through
         // the executor and take its thread down (lesson #8).
-        trace::record(Event::PollStart { task: self.key });
+        trace::record(Event::PollStart {
+            task: trace::task_id(&self),
+        });
         let poll = panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
-        trace::record(Event::PollEnd { task: self.key });
+        trace::record(Event::PollEnd {
+            task: trace::task_id(&self),
+        });
         drop(future);
         match poll.unwrap_or(Poll::Ready(())) {
             Poll::Ready(()) => self.complete(),

@@ -29,8 +29,6 @@ pub(crate) trait Runnable: Send + Sync {
     /// Polls the task once. Called by the executor after popping it from
     /// the ready queue.
     fn run(self: Arc<Self>);
-    /// The task's number, for the trace: its key among the live tasks.
-    fn id(&self) -> usize;
     /// Drops the future without polling it again (executor shutdown): its
     /// handle resolves as cancelled.
     fn drop_future(&self);

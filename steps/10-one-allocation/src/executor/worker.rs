@@ -207,10 +207,10 @@ impl Worker {
                 .enumerate()
                 .find_map(|(from, stealer)| {
                     let task = self.steal_from(stealer)?;
-                    trace::record(Event::Steal {
-                        from,
-                        count: 1 + self.local_len(),
-                    });
+                    if trace::enabled() {
+                        let count = 1 + self.local_len();
+                        trace::record(Event::Steal { from, count });
+                    }
                     Some(task)
                 })
         })

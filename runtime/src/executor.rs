@@ -258,10 +258,7 @@ impl Schedule for Executor {
         let mut task = Some(task);
         worker::push_local(self, &mut task);
         if let Some(task) = task {
-            trace::record(Event::Wake {
-                task: id,
-                queue: Queue::Injector,
-            });
+            trace::record(Event::Wake(id, Queue::Injector));
             self.injector.push(task);
             if self.is_shut_down() {
                 // Shut down meanwhile: the queue was drained already, and
@@ -269,10 +266,7 @@ impl Schedule for Executor {
                 while !matches!(self.injector.steal(), Steal::Empty) {}
             }
         } else {
-            trace::record(Event::Wake {
-                task: id,
-                queue: Queue::Local,
-            });
+            trace::record(Event::Wake(id, Queue::Local));
         }
         // The push above, then this read: a worker about to park does the
         // opposite (counts itself, then looks at the queues), so one of the

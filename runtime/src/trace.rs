@@ -52,28 +52,29 @@ pub(crate) enum Park {
 /// One thing a thread did. Small and `Copy`: recording one is a push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Event {
-    /// A task was spawned into `queue`.
-    Spawn { task: usize, queue: Queue },
+    /// A task (its [`task_id`]) was spawned into a queue.
+    Spawn(usize, Queue),
     /// A task's poll begins.
-    PollStart { task: usize },
+    PollStart(usize),
     /// A task's poll ends.
-    PollEnd { task: usize },
-    /// This thread woke a task into `queue`.
-    Wake { task: usize, queue: Queue },
+    PollEnd(usize),
+    /// This thread woke a task into a queue.
+    Wake(usize, Queue),
     /// This thread parks.
     Park(Park),
     /// This thread's park ended.
     Unpark,
     /// An idle worker starts looking for work before it parks.
     SpinStart,
-    /// Its search ended, with work found or not.
-    SpinEnd { found: bool },
-    /// A worker took `count` tasks from worker `from`'s queue.
-    Steal { from: usize, count: usize },
-    /// A look at the OS's events returned `events` of them.
-    ReactorTurn { events: usize },
-    /// `count` timers were due and their tasks woken.
-    TimersFired { count: usize },
+    /// Its search ended, with work found (`true`) or not.
+    SpinEnd(bool),
+    /// A worker took tasks from another's queue: from which worker, how
+    /// many.
+    Steal(usize, usize),
+    /// A look at the OS's events returned some: how many.
+    ReactorTurn(usize),
+    /// Timers were due and their tasks woken: how many.
+    TimersFired(usize),
     /// A blocking-pool job starts.
     BlockingStart,
     /// A blocking-pool job ends.

@@ -101,13 +101,9 @@ where
         let mut cx = Context::from_waker(&waker);
 
         // A panic in the future ends the task, not the worker (lesson #8).
-        trace::record(Event::PollStart {
-            task: trace::task_id(&self),
-        });
+        trace::record(Event::PollStart(trace::task_id(&self)));
         let poll = panic::catch_unwind(AssertUnwindSafe(|| self.future.poll(&mut cx)));
-        trace::record(Event::PollEnd {
-            task: trace::task_id(&self),
-        });
+        trace::record(Event::PollEnd(trace::task_id(&self)));
         let result = match poll {
             Ok(Poll::Ready(output)) => Ok(output),
             Err(payload) => Err(JoinError::panic(payload)),

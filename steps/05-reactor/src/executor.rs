@@ -200,10 +200,7 @@ impl Executor {
         let entry = state.tasks.vacant_entry();
         let task = Arc::new(Task::new(entry.key(), Box::pin(future), self.clone()));
         entry.insert(task.clone());
-        trace::record(Event::Spawn {
-            task: trace::task_id(&task),
-            queue: Queue::Shared,
-        });
+        trace::record(Event::Spawn(trace::task_id(&task), Queue::Shared));
         state.ready_queue.push_back(task);
         self.wake_one_worker(&mut state);
         handle
@@ -236,10 +233,7 @@ impl Schedule for Executor {
         if state.shut_down {
             return; // its future is being dropped; there is nothing to run
         }
-        trace::record(Event::Wake {
-            task: trace::task_id(&task),
-            queue: Queue::Shared,
-        });
+        trace::record(Event::Wake(trace::task_id(&task), Queue::Shared));
         state.ready_queue.push_back(task);
         self.wake_one_worker(&mut state);
     }

@@ -171,9 +171,7 @@ impl Reactor {
             Err(error) => panic!("the reactor's OS poll failed: {error}"),
         }
         if !events.is_empty() {
-            trace::record(Event::ReactorTurn {
-                events: events.iter().count(),
-            });
+            trace::record(Event::ReactorTurn(events.iter().count()));
         }
         let mut wake_seen = false;
         for event in events.iter() {

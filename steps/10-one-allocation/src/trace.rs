@@ -47,28 +47,29 @@ pub(crate) enum Park {
 /// One thing a thread did. Small and `Copy`: recording one is a push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Event {
-    /// A task was spawned into `queue`.
-    Spawn { task: usize, queue: Queue },
+    /// A task (its [`task_id`]) was spawned into a queue.
+    Spawn(usize, Queue),
     /// A task's poll begins.
-    PollStart { task: usize },
+    PollStart(usize),
     /// A task's poll ends.
-    PollEnd { task: usize },
-    /// This thread woke a task into `queue`.
-    Wake { task: usize, queue: Queue },
+    PollEnd(usize),
+    /// This thread woke a task into a queue.
+    Wake(usize, Queue),
     /// This thread parks.
     Park(Park),
     /// This thread's park ended.
     Unpark,
     /// An idle worker starts looking for work before it parks.
     SpinStart,
-    /// Its search ended, with work found or not.
-    SpinEnd { found: bool },
-    /// A worker took `count` tasks from worker `from`'s queue.
-    Steal { from: usize, count: usize },
-    /// A look at the OS's events returned `events` of them.
-    ReactorTurn { events: usize },
-    /// `count` timers were due and their tasks woken.
-    TimersFired { count: usize },
+    /// Its search ended, with work found (`true`) or not.
+    SpinEnd(bool),
+    /// A worker took tasks from another's queue: from which worker, how
+    /// many.
+    Steal(usize, usize),
+    /// A look at the OS's events returned some: how many.
+    ReactorTurn(usize),
+    /// Timers were due and their tasks woken: how many.
+    TimersFired(usize),
     /// A blocking-pool job starts.
     BlockingStart,
     /// A blocking-pool job ends.
@@ -258,14 +259,14 @@ fn trace_event(phase: &str, name: &str, thread: usize, at: u64, fields: Value) -
 /// an event ends.
 fn slice(event: Event) -> (Option<(&'static str, &'static str)>, Option<&'static str>) {
     match event {
-        Event::PollStart { .. } => (Some(("poll", "poll")), None),
-        Event::PollEnd { .. } => (None, Some("poll")),
+        Event::PollStart(..) => (Some(("poll", "poll")), None),
+        Event::PollEnd(..) => (None, Some("poll")),
         Event::Park(Park::Idle) => (Some(("park", "parked")), None),
         Event::Park(Park::Timekeeper) => (Some(("park", "timekeeper waits")), None),
         Event::Park(Park::Reactor) => (Some(("park", "timekeeper waits in OS poll")), None),
         Event::Unpark => (None, Some("park")),
         Event::SpinStart => (Some(("spin", "spin")), None),
-        Event::SpinEnd { .. } => (None, Some("spin")),
+        Event::SpinEnd(..) => (None, Some("spin")),
         Event::BlockingStart => (Some(("blocking", "blocking job")), None),
         Event::BlockingEnd => (None, Some("blocking")),
         _ => (None, None),
@@ -282,7 +283,7 @@ fn chrome_trace(buffers: &[Buffer]) -> Value {
     let mut poll_starts: HashMap<usize, Vec<(u64, usize)>> = HashMap::new();
     for buffer in buffers {
         for &(at, event) in &buffer.events {
-            if let Event::PollStart { task } = event {
+            if let Event::PollStart(task) = event {
                 let starts = poll_starts.entry(task).or_default();
                 starts.push((at, buffer.thread));
             }
@@ -318,7 +319,7 @@ fn chrome_trace(buffers: &[Buffer]) -> Value {
             let (begins, ends) = slice(event);
             if let Some((kind, name)) = begins {
                 let args = match event {
-                    Event::PollStart { task } => json!({"task": task}),
+                    Event::PollStart(task) => json!({"task": task}),
                     _ => json!({}),
                 };
                 open.push((kind, name, at, args));
@@ -328,7 +329,7 @@ fn chrome_trace(buffers: &[Buffer]) -> Value {
                 && open.last().is_some_and(|open| open.0 == kind)
                 && let Some((_, name, begin, mut args)) = open.pop()
             {
-                if let Event::SpinEnd { found } = event {
+                if let Event::SpinEnd(found) = event {
                     args = json!({"found work": found});
                 }
                 let fields = json!({"dur": micros(at - begin), "args": args});
@@ -338,9 +339,9 @@ fn chrome_trace(buffers: &[Buffer]) -> Value {
                 trace_event("i", name, tid, at, json!({"s": "t", "args": args}))
             };
             match event {
-                Event::Spawn { task, queue } | Event::Wake { task, queue } => {
+                Event::Spawn(task, queue) | Event::Wake(task, queue) => {
                     let name = match event {
-                        Event::Spawn { .. } => "spawn",
+                        Event::Spawn(..) => "spawn",
                         _ => "wake",
                     };
                     let queue = format!("{queue:?}").to_lowercase();
@@ -357,14 +358,14 @@ fn chrome_trace(buffers: &[Buffer]) -> Value {
                         out.push(end);
                     }
                 }
-                Event::Steal { from, count } => {
+                Event::Steal(from, count) => {
                     let args = json!({"from": format!("worker {from}"), "tasks": count});
                     out.push(instant("steal", args));
                 }
-                Event::ReactorTurn { events } => {
+                Event::ReactorTurn(events) => {
                     out.push(instant("reactor turn", json!({"events": events})));
                 }
-                Event::TimersFired { count } => {
+                Event::TimersFired(count) => {
                     out.push(instant("timers fired", json!({"timers": count})));
                 }
                 _ => {}
@@ -386,15 +387,9 @@ mod tests {
             thread: 7,
             name: "worker 0".into(),
             events: vec![
-                (
-                    1_000,
-                    Event::Wake {
-                        task: 3,
-                        queue: Queue::Shared,
-                    },
-                ),
-                (2_000, Event::PollStart { task: 3 }),
-                (5_000, Event::PollEnd { task: 3 }),
+                (1_000, Event::Wake(3, Queue::Shared)),
+                (2_000, Event::PollStart(3)),
+                (5_000, Event::PollEnd(3)),
                 (6_000, Event::Park(Park::Idle)),
                 (9_000, Event::Unpark),
             ],

@@ -58,9 +58,7 @@ impl Executor {
     pub(super) fn fire_expired_timers(&self) {
         let expired = self.timers.lock().take_expired(Instant::now());
         if !expired.is_empty() {
-            trace::record(Event::TimersFired {
-                count: expired.len(),
-            });
+            trace::record(Event::TimersFired(expired.len()));
         }
         for waker in expired {
             waker.wake();

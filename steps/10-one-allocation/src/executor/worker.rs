@@ -201,24 +201,22 @@ impl Worker {
     /// worker's queue (half of it, so the two stay busy).
     fn steal(&self) -> Option<Arc<Task>> {
         self.steal_from(&self.executor.injector).or_else(|| {
-            self.executor
-                .stealers
-                .iter()
-                .enumerate()
-                .find_map(|(from, stealer)| {
-                    let task = self.steal_from(stealer)?;
-                    if trace::enabled() {
-                        let count = 1 + self.local_len();
-                        trace::record(Event::Steal { from, count });
-                    }
-                    Some(task)
-                })
+            self.executor.stealers.iter().find_map(|stealer| {
+                self.steal_from(stealer)
+                    .inspect(|_| self.record_steal(stealer))
+            })
         })
     }
 
-    /// How many tasks wait in this worker's own queue.
-    fn local_len(&self) -> usize {
-        LOCAL.with(|local| local.borrow().as_ref().map_or(0, |local| local.queue.len()))
+    /// Records a steal from `stealer`, if a trace is being recorded: from
+    /// which worker, and how many tasks are in this worker's queue now.
+    fn record_steal(&self, stealer: &Stealer<Arc<Task>>) {
+        if trace::enabled() {
+            let stealers = &self.executor.stealers;
+            let from = stealers.iter().position(|s| std::ptr::eq(s, stealer));
+            let count = LOCAL.with(|local| local.borrow().as_ref().map_or(0, |l| l.queue.len()));
+            trace::record(Event::Steal(from.unwrap_or(0), 1 + count));
+        }
     }
 
     // ANCHOR: spin
@@ -235,11 +233,11 @@ impl Worker {
         loop {
             self.poll_now();
             if self.executor.has_work() {
-                trace::record(Event::SpinEnd { found: true });
+                trace::record(Event::SpinEnd(true));
                 return true;
             }
             if self.executor.is_shut_down() || start.elapsed() >= SPIN_TIME {
-                trace::record(Event::SpinEnd { found: false });
+                trace::record(Event::SpinEnd(false));
                 return false;
             }
             std::hint::spin_loop();

@@ -293,10 +293,12 @@ fn track_order(name: &str) -> (u8, usize) {
     }
 }
 
-const WIDTH: f64 = 900.0;
-const LEFT: f64 = 90.0;
-const RIGHT: f64 = 20.0;
-const TOP: f64 = 48.0;
+// The width of the book's text column, so that the figure is shown at its own size and its
+// text at 12 to 15 px.
+const WIDTH: f64 = 760.0;
+const LEFT: f64 = 80.0;
+const RIGHT: f64 = 24.0;
+const TOP: f64 = 52.0;
 const ROW: f64 = 44.0;
 
 /// The fill of a slice of kind `name`.
@@ -348,7 +350,9 @@ fn mark(shape: &str, x: f64, y: f64, fill: &str) -> String {
 
 /// A duration in microseconds, for the axis: "250 µs", "1.5 ms", "2 s".
 fn duration_label(micros: f64) -> String {
-    if micros >= 1_000_000.0 {
+    if micros == 0.0 {
+        "0".to_string()
+    } else if micros >= 1_000_000.0 {
         format!("{} s", trim(micros / 1_000_000.0))
     } else if micros >= 1000.0 {
         format!("{} ms", trim(micros / 1000.0))
@@ -393,7 +397,7 @@ fn svg(
     let x_of = |ts: f64| LEFT + ((ts - start) / width).clamp(0.0, 1.0) * plot;
     let axis_y = TOP + ROW * tracks.len() as f64 + 6.0;
     let legend_y = axis_y + 40.0;
-    let height = legend_y + 44.0;
+    let height = legend_y + 14.0;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -414,12 +418,12 @@ fn svg(
     );
     let _ = writeln!(
         out,
-        r#"<text x="10" y="20" font-size="14" font-weight="bold">{}</text>"#,
+        r#"<text x="8" y="20" font-size="15" font-weight="bold">{}</text>"#,
         escape(figure.title)
     );
     let _ = writeln!(
         out,
-        r##"<text x="10" y="38" font-size="12" fill="#444">Time runs left to right; one row per thread. Recorded with --trace and drawn by `cargo run -p tooling -- timelines`.</text>"##
+        r##"<text x="8" y="40" font-size="12" fill="#444">Time runs left to right, one row per thread; recorded with --trace, drawn by the tooling.</text>"##
     );
     // Ticks.
     let step = tick_step(width);
@@ -432,7 +436,7 @@ fn svg(
         );
         let _ = writeln!(
             out,
-            r##"<text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#444">{}</text>"##,
+            r##"<text x="{x:.1}" y="{:.1}" font-size="12" text-anchor="middle" fill="#444">{}</text>"##,
             axis_y + 14.0,
             duration_label(tick)
         );
@@ -444,7 +448,7 @@ fn svg(
         let bar_height = 20.0;
         let _ = writeln!(
             out,
-            r##"<text x="{:.1}" y="{:.1}" font-size="13" text-anchor="end">{}</text>"##,
+            r##"<text x="{:.1}" y="{:.1}" font-size="14" text-anchor="end">{}</text>"##,
             LEFT - 8.0,
             bar_top + 14.0,
             escape(name)
@@ -509,7 +513,7 @@ fn svg(
     let mut x = 10.0;
     let mut y = legend_y;
     for kind in kinds {
-        let label_width = 7.0 * kind.chars().count() as f64 + 30.0;
+        let label_width = 7.5 * kind.chars().count() as f64 + 34.0;
         if x + label_width > WIDTH - RIGHT {
             x = 10.0;
             y += 20.0;
@@ -532,7 +536,7 @@ fn svg(
         }
         let _ = writeln!(
             out,
-            r#"<text x="{:.1}" y="{y:.1}" font-size="12">{}</text>"#,
+            r#"<text x="{:.1}" y="{y:.1}" font-size="13">{}</text>"#,
             x + 22.0,
             escape(kind)
         );

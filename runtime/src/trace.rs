@@ -100,5 +100,5 @@ pub(crate) const fn enabled() -> bool {
 #[cfg(not(feature = "trace"))]
 #[inline(always)]
 pub(crate) fn task_id<T: ?Sized>(task: &std::sync::Arc<T>) -> usize {
-    std::sync::Arc::as_ptr(task).cast::<()>() as usize
+    std::sync::Arc::as_ptr(task).cast::<()>().addr()
 }

@@ -142,7 +142,7 @@ pub(crate) fn enabled() -> bool {
 /// shares. Reading it costs nothing, unlike a call through `dyn`.
 #[inline]
 pub(crate) fn task_id<T: ?Sized>(task: &std::sync::Arc<T>) -> usize {
-    std::sync::Arc::as_ptr(task).cast::<()>() as usize
+    std::sync::Arc::as_ptr(task).cast::<()>().addr()
 }
 
 /// The recording itself, out of line so that [`record`] stays a load and a

@@ -230,8 +230,30 @@ pub fn draw(figure: &Figure, events: &[Slice]) -> Result<Drawn, String> {
         return Err(format!("{}: the trace has no events", figure.name));
     }
     let end_of_run = drawn.iter().map(|e| e.ts + e.dur).fold(0.0, f64::max);
-    let (start, width) = match figure.window {
-        Window::Whole => (0.0, end_of_run),
+    let mut sorted = drawn.clone();
+    sorted.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+    let longest = sorted.iter().map(|e| e.dur).fold(0.0, f64::max);
+    // The events in a window: those that start in it, and the slices that began before it
+    // and reach into it.
+    let window = |start: f64, width: f64| -> Vec<&Slice> {
+        let from = sorted.partition_point(|e| e.ts < start - longest);
+        let to = sorted.partition_point(|e| e.ts <= start + width);
+        sorted[from..to]
+            .iter()
+            .copied()
+            .filter(|e| e.ts + e.dur >= start)
+            .collect()
+    };
+    // A window will do if it has every kind the caption needs, and every track it shows.
+    let fits = |events: &[&Slice]| {
+        let kinds: BTreeSet<&str> = events.iter().map(|e| e.name.as_str()).collect();
+        figure.needs.iter().all(|need| kinds.contains(need))
+            && tracks.iter().all(|(tid, _)| {
+                !tracks_needed(&names, *tid) || events.iter().any(|e| e.tid == *tid)
+            })
+    };
+    let (start, width, in_window) = match figure.window {
+        Window::Whole => (0.0, end_of_run, window(0.0, end_of_run)),
         Window::Around {
             anchor,
             accept,
@@ -240,26 +262,34 @@ pub fn draw(figure: &Figure, events: &[Slice]) -> Result<Drawn, String> {
             width,
         } => {
             let is_worker = |tid: u64| names.get(&tid).is_some_and(|n| n.starts_with("worker"));
-            let found = drawn
+            // The first event that will do as the anchor, and whose window fits.
+            sorted
                 .iter()
                 .filter(|e| e.ts >= after * end_of_run && is_worker(e.tid))
-                .find(|e| e.name == anchor && accept(e))
+                .filter(|e| e.name == anchor && accept(e))
+                .map(|e| {
+                    let start = (e.ts - before).max(0.0);
+                    (start, width, window(start, width))
+                })
+                .find(|(_, _, events)| fits(events))
                 .ok_or_else(|| {
                     format!(
-                        "{}: no {anchor:?} event to center the window on",
-                        figure.name
+                        "{}: no {anchor:?} event with {} and every worker around it",
+                        figure.name,
+                        figure.needs.join(", ")
                     )
-                })?;
-            ((found.ts - before).max(0.0), width)
+                })?
         }
     };
-    let in_window: Vec<&Slice> = drawn
-        .iter()
-        .copied()
-        .filter(|e| e.ts + e.dur >= start && e.ts <= start + width)
+    // Only the tracks with something in the window; a stretch shows the workers only.
+    let stretch = matches!(figure.window, Window::Around { .. });
+    tracks.retain(|(tid, _)| {
+        in_window.iter().any(|e| e.tid == *tid) && (!stretch || tracks_needed(&names, *tid))
+    });
+    let in_window: Vec<&Slice> = in_window
+        .into_iter()
+        .filter(|e| tracks.iter().any(|(tid, _)| *tid == e.tid))
         .collect();
-    // Only the tracks with something in the window.
-    tracks.retain(|(tid, _)| in_window.iter().any(|e| e.tid == *tid));
     let kinds: BTreeSet<String> = in_window.iter().map(|e| e.name.clone()).collect();
     for need in figure.needs {
         if !kinds.contains(*need) {
@@ -277,6 +307,13 @@ pub fn draw(figure: &Figure, events: &[Slice]) -> Result<Drawn, String> {
         tracks: track_names,
         kinds,
     })
+}
+
+/// Whether a window must show the track `tid`: every worker shown must be in it.
+fn tracks_needed(names: &HashMap<u64, String>, tid: u64) -> bool {
+    names
+        .get(&tid)
+        .is_some_and(|name| name.starts_with("worker"))
 }
 
 /// Top to bottom: main, the workers in order, then blocking threads.

@@ -42,6 +42,7 @@ use crate::idle::Idle;
 use crate::join::{self, JoinHandle};
 use crate::task::{Schedule, Task};
 use crate::timer_queue::TimerQueue;
+use crate::trace::{self, Event, Queue};
 
 // ANCHOR: executor
 /// A multi-threaded executor: worker threads take tasks from one shared
@@ -181,6 +182,7 @@ impl Executor {
         let entry = state.tasks.vacant_entry();
         let task = Arc::new(Task::new(entry.key(), Box::pin(future), self.clone()));
         entry.insert(task.clone());
+        trace::record(Event::Spawn(trace::task_id(&task), Queue::Shared));
         state.ready_queue.push_back(task);
         self.wake_one_worker(&mut state);
         handle
@@ -216,6 +218,7 @@ impl Schedule for Executor {
         if state.shut_down {
             return; // its future is being dropped; there is nothing to run
         }
+        trace::record(Event::Wake(trace::task_id(&task), Queue::Shared));
         state.ready_queue.push_back(task);
         self.wake_one_worker(&mut state);
         // ANCHOR_END: exercise-04-schedule

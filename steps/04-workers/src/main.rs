@@ -4,6 +4,7 @@
 //! of arithmetic. First they run one after another in a single task, then
 //! as eight tasks at once; each line says which worker thread ran it.
 
+use std::io;
 use std::time::{Duration, Instant};
 
 use runtime::{block_on, spawn};
@@ -31,7 +32,9 @@ fn thread_name() -> String {
         .to_string()
 }
 
-fn main() {
+fn main() -> io::Result<()> {
+    // `--trace FILE` records what every thread does (see chapter 4).
+    let (trace, _) = runtime::trace::start_if_asked(std::env::args().skip(1).collect())?;
     const TASKS: u64 = 8;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("{workers} worker threads (one per available core)");
@@ -71,6 +74,7 @@ fn main() {
     println!("Notice: the eight tasks ran on different worker threads at the");
     println!("same time. On a machine with {workers} idle cores the speed-up is close");
     println!("to {workers}x; when other programs keep the cores busy, it is less.");
+    runtime::trace::write_if_asked(trace)
 }
 
 fn ratio(a: Duration, b: Duration) -> f64 {

@@ -11,6 +11,7 @@ use super::context;
 use super::{Executor, State};
 use crate::idle::Idle;
 use crate::task::Task;
+use crate::trace::{self, Event, Park};
 
 /// How many tasks a worker runs between two rounds of bookkeeping (due
 /// timers, ready sockets). tokio's number: often enough that a due timer
@@ -193,12 +194,23 @@ impl Worker {
     fn steal(&self) -> Option<Arc<Task>> {
         // ANCHOR: exercise-08-steal the shared queue, then each other worker's, starting past your own
         self.steal_from(&self.executor.injector).or_else(|| {
-            self.executor
-                .stealers
-                .iter()
-                .find_map(|stealer| self.steal_from(stealer))
+            self.executor.stealers.iter().find_map(|stealer| {
+                self.steal_from(stealer)
+                    .inspect(|_| self.record_steal(stealer))
+            })
         })
         // ANCHOR_END: exercise-08-steal
+    }
+
+    /// Records a steal from `stealer`, if a trace is being recorded: from
+    /// which worker, and how many tasks are in this worker's queue now.
+    fn record_steal(&self, stealer: &Stealer<Arc<Task>>) {
+        if trace::enabled() {
+            let stealers = &self.executor.stealers;
+            let from = stealers.iter().position(|s| std::ptr::eq(s, stealer));
+            let count = LOCAL.with(|local| local.borrow().as_ref().map_or(0, |l| l.queue.len()));
+            trace::record(Event::Steal(from.unwrap_or(0), 1 + count));
+        }
     }
     // ANCHOR_END: steal
 
@@ -221,7 +233,9 @@ impl Worker {
             if !state.timekeeper_parked {
                 executor.park_timekeeper(&mut state);
             } else {
+                trace::record(Event::Park(Park::Idle));
                 Idle::wait::<State>(&executor.workers_condvar, &mut state);
+                trace::record(Event::Unpark);
             }
         }
         executor.sleepers.fetch_sub(1, Ordering::SeqCst);

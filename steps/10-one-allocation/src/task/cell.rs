@@ -13,6 +13,7 @@ use super::pinned::PinnedFuture;
 use super::state::State;
 use super::{Runnable, Schedule};
 use crate::join::{self, JoinError, JoinTarget, Slot};
+use crate::trace::{self, Event};
 
 // ANCHOR: task_cell
 /// A spawned future and everything it takes to schedule it and hand its
@@ -94,7 +95,10 @@ where
         let mut cx = Context::from_waker(&waker);
 
         // A panic in the future ends the task, not the worker (lesson #8).
-        let result = match panic::catch_unwind(AssertUnwindSafe(|| self.future.poll(&mut cx))) {
+        trace::record(Event::PollStart(trace::task_id(&self)));
+        let poll = panic::catch_unwind(AssertUnwindSafe(|| self.future.poll(&mut cx)));
+        trace::record(Event::PollEnd(trace::task_id(&self)));
+        let result = match poll {
             Ok(Poll::Ready(output)) => Ok(output),
             Err(payload) => Err(JoinError::panic(payload)),
             Ok(Poll::Pending) => {

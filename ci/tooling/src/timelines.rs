@@ -33,8 +33,8 @@ pub const FIGURES_DIR: &str = "book/src/figures";
 /// The program a figure records.
 #[derive(Debug, Clone, Copy)]
 pub enum Program {
-    /// A stage's demo: `cargo run --release -p step-NN -- --trace FILE`.
-    Demo(&'static str),
+    /// A stage's demo: `cargo run --release -p step-NN -- ARGS --trace FILE`.
+    Demo(&'static str, &'static [&'static str]),
     /// The runtime's HTTP example, with the `trace` feature, while clients send requests.
     HttpUnderLoad,
 }
@@ -70,6 +70,9 @@ pub struct Figure {
     pub window: Window,
     /// The kinds of event its caption talks about: each must be in the window.
     pub needs: &'static [&'static str],
+    /// The kinds of event its caption says every worker shows: each must be on every
+    /// worker's track in the window.
+    pub on_every_worker: &'static [&'static str],
     /// What it shows, the first line of the figure.
     pub title: &'static str,
 }
@@ -79,14 +82,21 @@ pub fn figures() -> Vec<Figure> {
     vec![
         Figure {
             name: "timeline-04-workers",
-            program: Program::Demo("step-04"),
-            window: Window::Whole,
-            needs: &["poll", "spawn", "parked", "timekeeper waits"],
-            title: "Stage 4's demo, the whole run: one long task, then eight tasks on two workers",
+            program: Program::Demo("step-04", &["--short-tasks"]),
+            window: Window::Around {
+                anchor: "lock wait",
+                accept: |_| true,
+                after: 0.5,
+                before: 2.0,
+                width: 8.0,
+            },
+            needs: &["poll", "wake", "lock wait"],
+            on_every_worker: &["poll", "wake", "lock wait"],
+            title: "Stage 4's demo with --short-tasks, 8 µs: two workers, one ready queue, one lock",
         },
         Figure {
             name: "timeline-05-reactor",
-            program: Program::Demo("step-05"),
+            program: Program::Demo("step-05", &[]),
             window: Window::Whole,
             needs: &[
                 "poll",
@@ -95,11 +105,12 @@ pub fn figures() -> Vec<Figure> {
                 "reactor turn",
                 "parked",
             ],
+            on_every_worker: &[],
             title: "Stage 5's demo, the whole run: a server task reads a socket that a client fills slowly",
         },
         Figure {
             name: "timeline-08-local-queues",
-            program: Program::Demo("step-08"),
+            program: Program::Demo("step-08", &[]),
             window: Window::Around {
                 anchor: "steal",
                 accept: |steal| steal.number("tasks") >= 2.0,
@@ -108,11 +119,12 @@ pub fn figures() -> Vec<Figure> {
                 width: 80.0,
             },
             needs: &["poll", "wake", "steal"],
+            on_every_worker: &[],
             title: "Stage 8's demo (50 echo connections), 80 µs around a steal",
         },
         Figure {
             name: "timeline-09-spinning",
-            program: Program::Demo("step-09"),
+            program: Program::Demo("step-09", &[]),
             window: Window::Around {
                 anchor: "spin",
                 accept: |spin| spin.args.get("found work") == Some(&serde_json::Value::Bool(true)),
@@ -121,6 +133,7 @@ pub fn figures() -> Vec<Figure> {
                 width: 150.0,
             },
             needs: &["poll", "wake", "spin"],
+            on_every_worker: &[],
             title: "Stage 9's demo (50 echo connections), 150 µs around a spin that found work",
         },
         Figure {
@@ -134,6 +147,7 @@ pub fn figures() -> Vec<Figure> {
                 width: 600.0,
             },
             needs: &["poll", "wake", "reactor turn"],
+            on_every_worker: &[],
             title: "The runtime's HTTP example under load from 4 keep-alive clients, 0.6 ms",
         },
     ]
@@ -249,7 +263,12 @@ pub fn draw(figure: &Figure, events: &[Slice]) -> Result<Drawn, String> {
         let kinds: BTreeSet<&str> = events.iter().map(|e| e.name.as_str()).collect();
         figure.needs.iter().all(|need| kinds.contains(need))
             && tracks.iter().all(|(tid, _)| {
-                !tracks_needed(&names, *tid) || events.iter().any(|e| e.tid == *tid)
+                !tracks_needed(&names, *tid)
+                    || (events.iter().any(|e| e.tid == *tid)
+                        && figure
+                            .on_every_worker
+                            .iter()
+                            .all(|need| events.iter().any(|e| e.tid == *tid && e.name == *need)))
             })
     };
     let (start, width, in_window) = match figure.window {
@@ -300,6 +319,13 @@ pub fn draw(figure: &Figure, events: &[Slice]) -> Result<Drawn, String> {
             ));
         }
     }
+    for (tid, name) in tracks.iter().filter(|(tid, _)| tracks_needed(&names, *tid)) {
+        for need in figure.on_every_worker {
+            if !in_window.iter().any(|e| e.tid == *tid && e.name == *need) {
+                return Err(format!("{}: no {need:?} on {name}", figure.name));
+            }
+        }
+    }
     let track_names: Vec<String> = tracks.iter().map(|(_, name)| name.clone()).collect();
     let svg = svg(figure, &tracks, &in_window, start, width, &kinds);
     Ok(Drawn {
@@ -347,6 +373,7 @@ fn slice_color(name: &str) -> &'static str {
         "timekeeper waits in OS poll" => "#e8862a",
         "spin" => "#e3c530",
         "blocking job" => "#9b62a7",
+        "lock wait" => "#d62728",
         _ => "#666",
     }
 }
@@ -518,7 +545,7 @@ fn svg(
         }
         for (kind, odd, x0, x1) in bars {
             // Parks and spins lower and lighter than polls, so polls stand out.
-            let (y, h) = if kind == "poll" || kind == "blocking job" {
+            let (y, h) = if kind == "poll" || kind == "blocking job" || kind == "lock wait" {
                 (bar_top, bar_height)
             } else {
                 (bar_top + 5.0, bar_height - 10.0)
@@ -647,10 +674,11 @@ fn wait_with_limit(child: &mut std::process::Child, what: &str) -> Result<(), St
 /// Runs `program` with `--trace`, writing the trace to `trace`.
 fn record(root: &Path, program: Program, trace: &Path) -> Result<(), String> {
     match program {
-        Program::Demo(package) => {
+        Program::Demo(package, args) => {
             let executable = build(root, &["-p", package])?;
             let mut child = Command::new(&executable)
                 .current_dir(root)
+                .args(args)
                 .arg("--trace")
                 .arg(trace)
                 .stdin(Stdio::null())
@@ -845,9 +873,10 @@ mod tests {
     fn a_figure_records_its_shape_and_reads_it_back() {
         let figure = Figure {
             name: "test",
-            program: Program::Demo("step-04"),
+            program: Program::Demo("step-04", &[]),
             window: Window::Whole,
             needs: &["poll"],
+            on_every_worker: &[],
             title: "a <test> & more",
         };
         let events = vec![
@@ -871,6 +900,13 @@ mod tests {
             ..figure
         };
         assert!(draw(&needs_steal, &events).unwrap_err().contains("steal"));
+        // So is a kind it needs on every worker that a worker lacks.
+        let needs_wake_everywhere = Figure {
+            on_every_worker: &["wake"],
+            ..figure
+        };
+        let error = draw(&needs_wake_everywhere, &events).unwrap_err();
+        assert!(error.contains("\"wake\" on worker 0"), "{error}");
     }
 
     #[test]

@@ -189,7 +189,7 @@ impl Executor {
             completer.complete(result);
         };
 
-        let mut state = self.state.lock();
+        let mut state = trace::lock(&self.state);
         if state.shut_down {
             // Too late to run: dropping the future drops the completer,
             // which resolves the handle as cancelled.
@@ -229,7 +229,7 @@ impl Schedule for Executor {
     // ANCHOR: schedule_fn
     /// Puts a woken task at the back of the ready queue.
     fn schedule(&self, task: Arc<Task>) {
-        let mut state = self.state.lock();
+        let mut state = trace::lock(&self.state);
         if state.shut_down {
             return; // its future is being dropped; there is nothing to run
         }
@@ -244,7 +244,7 @@ impl Schedule for Executor {
     /// Forgets a task that has completed. A key that names no task (taken
     /// at shutdown) changes nothing.
     fn release(&self, key: usize) {
-        self.state.lock().tasks.try_remove(key);
+        trace::lock(&self.state).tasks.try_remove(key);
     }
     // ANCHOR_END: remove
 }

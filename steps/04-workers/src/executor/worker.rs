@@ -64,7 +64,7 @@ impl Worker {
     fn next_task(&self) -> Option<Arc<Task>> {
         // ANCHOR: exercise-04-next-task fire due timers, then pop the shared queue
         let executor = &*self.executor;
-        let mut state = executor.state.lock();
+        let mut state = trace::lock(&executor.state);
         loop {
             if state.shut_down {
                 return None;

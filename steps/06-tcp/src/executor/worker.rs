@@ -70,7 +70,7 @@ impl Worker {
     /// The next task to run, parking until there is one. `None` at shutdown.
     fn next_task(&self) -> Option<Arc<Task>> {
         let executor = &*self.executor;
-        let mut state = executor.state.lock();
+        let mut state = trace::lock(&executor.state);
         loop {
             if state.shut_down {
                 return None;

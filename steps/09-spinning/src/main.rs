@@ -86,7 +86,9 @@ fn main() -> io::Result<()> {
             serve(listener).await
         }),
         _ => {
-            eprintln!("usage: step-06 [serve ADDRESS]   e.g. step-06 serve 127.0.0.1:7000");
+            eprintln!(
+                "usage: step-09 [--trace FILE]   or   step-09 serve ADDRESS   e.g. step-09 serve 127.0.0.1:7000"
+            );
             std::process::exit(2);
         }
     }?;

@@ -87,7 +87,9 @@ fn main() -> io::Result<()> {
             serve(listener).await
         }),
         _ => {
-            eprintln!("usage: step-06 [serve ADDRESS]   e.g. step-06 serve 127.0.0.1:7000");
+            eprintln!(
+                "usage: step-10 [--trace FILE]   or   step-10 serve ADDRESS   e.g. step-10 serve 127.0.0.1:7000"
+            );
             std::process::exit(2);
         }
     }?;

@@ -218,9 +218,7 @@ impl Executor {
         });
         match spawned {
             Ok(task) => {
-                // A new task waits its turn behind the queued ones: tasks
-                // that spawn in a loop must not run their children first.
-                self.queue(task.clone(), Lifo::No);
+                self.schedule(task.clone());
                 JoinHandle::new(task)
             }
             Err(task) => {
@@ -245,48 +243,18 @@ impl Executor {
     }
 }
 
-/// Whether a task queued on a worker may go in its LIFO slot, to run next.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Lifo {
-    /// A task woken by the task running now: it runs next on this worker,
-    /// while what the two share is still in the core's cache.
-    Yes,
-    /// A new task, or one that woke itself (it yielded): behind the others.
-    No,
-}
-
 /// What a task asks of the executor that runs it: the one place where the
 /// task layer calls back up into the executor.
 impl Schedule for Executor {
-    /// Queues a woken task. Woken by the task a worker runs, it goes in
-    /// that worker's LIFO slot, to run next (see `worker::push_local`).
+    /// Queues a woken task: in the local queue of the worker doing the
+    /// waking, without any lock, or, from any other thread, in the injector.
+    /// Then wakes a sleeping worker, if there is one, to share the work.
     fn schedule(&self, task: Arc<Task>) {
-        self.queue(task, Lifo::Yes);
-    }
-
-    /// Queues a task that woke itself while it ran, behind the others.
-    fn reschedule(&self, task: Arc<Task>) {
-        self.queue(task, Lifo::No);
-    }
-
-    /// Forgets a task that has completed.
-    fn release(&self, key: usize) {
-        self.tasks.remove(key);
-    }
-}
-
-impl Executor {
-    /// Queues a task: in the local queue (or LIFO slot, as `lifo` allows)
-    /// of the worker doing the queueing, without any lock, or, from any
-    /// other thread, in the injector. Then wakes a sleeping worker, if
-    /// there is one, to share the work: unless the task went in the LIFO
-    /// slot, where no other worker can take it from.
-    fn queue(&self, task: Arc<Task>, lifo: Lifo) {
         if self.is_shut_down() {
             return; // its future is being dropped; there is nothing to run
         }
         let mut task = Some(task);
-        let shared = worker::push_local(self, &mut task, lifo);
+        worker::push_local(self, &mut task);
         if let Some(task) = task {
             self.injector.push(task);
             if self.is_shut_down() {
@@ -294,8 +262,6 @@ impl Executor {
                 // a task left in it would keep this executor alive.
                 while !matches!(self.injector.steal(), Steal::Empty) {}
             }
-        } else if !shared {
-            return;
         }
         // The push above, then this read: a worker about to park does the
         // opposite (counts itself, then looks at the queues), so one of the
@@ -304,5 +270,10 @@ impl Executor {
         if self.sleepers.load(Ordering::SeqCst) > 0 {
             self.wake_one_worker(&mut self.state.lock());
         }
+    }
+
+    /// Forgets a task that has completed.
+    fn release(&self, key: usize) {
+        self.tasks.remove(key);
     }
 }

@@ -39,13 +39,6 @@ pub(crate) trait Runnable: Send + Sync {
 pub(crate) trait Schedule: Send + Sync + 'static {
     /// Queues a woken task, to be run once.
     fn schedule(&self, task: Arc<Task>);
-    /// Queues a task that was woken while it ran (it yielded, say), to be
-    /// run once, after the tasks already waiting: unlike a task woken by
-    /// another, it must not cut in line, or a task that yields would run
-    /// again at once and never let the others run.
-    fn reschedule(&self, task: Arc<Task>) {
-        self.schedule(task);
-    }
     /// Forgets a task that has completed: `key` is the one the task was
     /// created with.
     fn release(&self, key: usize);

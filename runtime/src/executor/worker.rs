@@ -1,6 +1,6 @@
 //! A worker thread: its loop, where it finds work, and how it parks.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::io;
 use std::sync::Arc;
 use std::thread;
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Queue};
 
 use super::context::{self, ThreadKind};
-use super::{Executor, Lifo, State};
+use super::{Executor, State};
 use crate::idle::Idle;
 use crate::sync::{Ordering, fence};
 use crate::task::Task;
@@ -26,26 +26,12 @@ const BOOKKEEPING_INTERVAL: u32 = 61;
 /// an idle worker burns each time it runs out of work.
 const SPIN_TIME: Duration = Duration::from_micros(20);
 
-/// How many tasks in a row a worker may take from its LIFO slot. Two tasks
-/// that keep waking each other would otherwise take turns in the slot for
-/// ever, and the rest of the queue would starve; after this many, the
-/// task in the slot goes to the back of the queue. tokio's number.
-const MAX_LIFO_RUNS: u32 = 3;
-
 /// A worker thread's own ready queue.
 struct LocalQueue {
     /// The executor it belongs to, by address: only compared, never used
     /// to reach the executor.
     executor: usize,
     queue: Queue<Arc<Task>>,
-    /// The LIFO slot: the task woken last by a task this worker ran. It
-    /// runs next, before the queue, while what it shares with its waker
-    /// (the message it was woken for, the channel) is still in this core's
-    /// cache; queued at the back, it would wait for every other task first.
-    /// Other workers cannot steal it: it is about to run here anyway.
-    next: Cell<Option<Arc<Task>>>,
-    /// Tasks run in a row from `next`; see `MAX_LIFO_RUNS`.
-    lifo_runs: Cell<u32>,
 }
 
 thread_local! {
@@ -57,32 +43,16 @@ thread_local! {
 
 /// Queues the task in the calling thread's local queue, taking it out of
 /// `task`, if the thread is one of `executor`'s workers; leaves it there
-/// otherwise. With `lifo`, the task goes in the LIFO slot and the one it
-/// replaces, if any, to the queue. Returns whether a task went to the
-/// queue, where another worker could take it.
+/// otherwise.
 #[inline]
-pub(super) fn push_local(executor: &Executor, task: &mut Option<Arc<Task>>, lifo: Lifo) -> bool {
+pub(super) fn push_local(executor: &Executor, task: &mut Option<Arc<Task>>) {
     LOCAL.with(|local| {
-        let local = local.borrow();
-        let Some(local) = local.as_ref() else {
-            return false;
-        };
-        if local.executor != executor as *const Executor as usize {
-            return false;
+        if let Some(local) = local.borrow().as_ref()
+            && local.executor == executor as *const Executor as usize
+        {
+            local.queue.push(task.take().expect("taken once"));
         }
-        let task = task.take().expect("taken once");
-        if lifo == Lifo::No {
-            local.queue.push(task);
-            return true;
-        }
-        match local.next.replace(Some(task)) {
-            Some(replaced) => {
-                local.queue.push(replaced);
-                true
-            }
-            None => false,
-        }
-    })
+    });
 }
 
 /// Starts worker thread number `index`, with `queue` as its local queue.
@@ -156,8 +126,6 @@ impl Worker {
             *local.borrow_mut() = Some(LocalQueue {
                 executor: address,
                 queue,
-                next: Cell::new(None),
-                lifo_runs: Cell::new(0),
             })
         });
         Worker { executor }
@@ -212,36 +180,9 @@ impl Worker {
         }
     }
 
-    /// The next task of this worker's own: the one in the LIFO slot, unless
-    /// `MAX_LIFO_RUNS` tasks in a row came from there (then it goes to the
-    /// back of the queue), else the queue's first.
+    /// The next task of this worker's own queue.
     fn pop_local(&self) -> Option<Arc<Task>> {
-        LOCAL.with(|local| {
-            let local = local.borrow();
-            let local = local.as_ref()?;
-            if let Some(task) = local.next.take() {
-                if local.lifo_runs.get() < MAX_LIFO_RUNS {
-                    local.lifo_runs.set(local.lifo_runs.get() + 1);
-                    return Some(task);
-                }
-                local.queue.push(task);
-            }
-            local.lifo_runs.set(0);
-            local.queue.pop()
-        })
-    }
-
-    /// Whether this worker's LIFO slot holds a task: other workers cannot
-    /// see it, so this one must not park while it does.
-    fn has_next(&self) -> bool {
-        LOCAL.with(|local| {
-            local.borrow().as_ref().is_some_and(|local| {
-                let next = local.next.take();
-                let has = next.is_some();
-                local.next.set(next);
-                has
-            })
-        })
+        LOCAL.with(|local| local.borrow().as_ref()?.queue.pop())
     }
 
     /// Takes a batch of tasks from `source` into the local queue and
@@ -282,7 +223,7 @@ impl Worker {
         let start = Instant::now();
         loop {
             self.poll_now();
-            if self.has_next() || self.executor.has_work() {
+            if self.executor.has_work() {
                 return true;
             }
             if self.executor.is_shut_down() || start.elapsed() >= SPIN_TIME {
@@ -321,7 +262,7 @@ impl Worker {
         // gets only once this worker waits (or has left).
         executor.sleepers.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        if !self.has_next() && !executor.has_work() {
+        if !executor.has_work() {
             if !state.timekeeper_parked {
                 executor.park_timekeeper(&mut state);
             } else {

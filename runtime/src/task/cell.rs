@@ -105,7 +105,7 @@ where
             Err(payload) => Err(JoinError::panic(payload)),
             Ok(Poll::Pending) => {
                 if self.state.end_run_pending() {
-                    self.scheduler.reschedule(self.clone());
+                    self.scheduler.schedule(self.clone());
                 }
                 return;
             }

@@ -10,6 +10,7 @@
 //! cargo run -p bench -- chart              # redraw results.svg from the committed results.md
 //! ```
 
+mod http;
 mod mio_floor;
 mod report;
 mod runtimes;
@@ -35,10 +36,10 @@ fn main() -> ExitCode {
             }
         };
     }
-    let (sizes, rounds, write) = match command.as_str() {
-        "report" => (workloads::Sizes::FULL, 7, true),
-        "run" => (workloads::Sizes::FULL, 7, false),
-        "smoke" => (workloads::Sizes::SMOKE, 1, false),
+    let (sizes, http_sizes, rounds, write) = match command.as_str() {
+        "report" => (workloads::Sizes::FULL, http::HttpSizes::FULL, 7, true),
+        "run" => (workloads::Sizes::FULL, http::HttpSizes::FULL, 7, false),
+        "smoke" => (workloads::Sizes::SMOKE, http::HttpSizes::SMOKE, 1, false),
         _ => {
             eprintln!("usage: bench report | run [WORKLOAD...] | smoke | chart");
             return ExitCode::from(2);
@@ -53,17 +54,31 @@ fn main() -> ExitCode {
         eprintln!("error: only `run` takes workload names");
         return ExitCode::from(2);
     }
-    let results = match workloads::run_all(sizes, rounds, &only) {
-        Ok(results) => results,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(2);
+    // `http` is not one of the timed workloads: it has a harness of its own.
+    let run_http = only.is_empty() || only.iter().any(|name| name == "http");
+    let http_alone = !only.is_empty() && only.iter().all(|name| name == "http");
+    let only: Vec<String> = only.into_iter().filter(|name| name != "http").collect();
+    let results = if http_alone {
+        Vec::new() // `run http` alone
+    } else {
+        match workloads::run_all(sizes, rounds, &only) {
+            Ok(results) => results,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(2);
+            }
         }
     };
-    let table = report::table(&results);
+    // Fewer rounds than the others: each takes seconds, not milliseconds.
+    let http_results = if run_http {
+        http::run_all(http_sizes, rounds.min(3))
+    } else {
+        Vec::new()
+    };
+    let table = report::table(&results, &http_results);
     println!("{table}");
     if write {
-        if let Err(error) = report::write(&results) {
+        if let Err(error) = report::write(&results, &http_results) {
             eprintln!("error: could not write the report: {error}");
             return ExitCode::FAILURE;
         }

@@ -5,6 +5,7 @@ use std::io;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::http::{HttpResult, quantile};
 use crate::workloads::WorkloadResult;
 
 /// What every other runtime is compared with.
@@ -68,8 +69,9 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores available, {kernel}")
 }
 
-/// The results as Markdown: a summary, then a table per workload.
-pub fn table(results: &[WorkloadResult]) -> String {
+/// The results as Markdown: a summary, then a table per workload, then
+/// the HTTP tables.
+pub fn table(results: &[WorkloadResult], http: &[HttpResult]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Machine: {}.  ", machine());
     let _ = writeln!(
@@ -140,7 +142,50 @@ pub fn table(results: &[WorkloadResult]) -> String {
             }
         }
     }
+    http_tables(&mut out, http);
     out
+}
+
+/// One table per connection count: requests per second (the median of the
+/// rounds) and latency quantiles (over every round's requests). The ratio
+/// column is time per request, like the other tables' (lower is faster):
+/// tokio's requests per second divided by the runtime's.
+fn http_tables(out: &mut String, http: &[HttpResult]) {
+    for result in http {
+        let _ = writeln!(
+            out,
+            "\n### http ({} keep-alive connections, hyper, GET / from one client thread)\n",
+            result.connections
+        );
+        let _ = writeln!(
+            out,
+            "| runtime | threads | requests/s | p50 | p99 | p99.9 | vs {BASELINE} | p99 vs {BASELINE} |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        let baseline = result.runs.iter().find(|run| run.runtime == BASELINE);
+        for run in &result.runs {
+            let p99 = quantile(&run.latencies, 0.99);
+            let (vs, p99_vs) = baseline.map_or((String::new(), String::new()), |b| {
+                (
+                    format!(
+                        "{:.2}x",
+                        b.requests_per_second / run.requests_per_second.max(1e-9)
+                    ),
+                    format!("{:.2}x", ratio(p99, quantile(&b.latencies, 0.99))),
+                )
+            });
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.0} | {} | {} | {} | {vs} | {p99_vs} |",
+                run.runtime,
+                run.threads,
+                run.requests_per_second,
+                format_duration(quantile(&run.latencies, 0.5)),
+                format_duration(p99),
+                format_duration(quantile(&run.latencies, 0.999)),
+            );
+        }
+    }
 }
 
 /// Where the report goes: `book/src/bench/`.
@@ -149,13 +194,13 @@ fn book_dir() -> std::path::PathBuf {
 }
 
 /// Writes `book/src/bench/results.md` and `results.svg`.
-pub fn write(results: &[WorkloadResult]) -> io::Result<()> {
+pub fn write(results: &[WorkloadResult], http: &[HttpResult]) -> io::Result<()> {
     let dir = book_dir();
     std::fs::create_dir_all(&dir)?;
     let mut markdown = String::from(
         "<!-- Written by `cargo run --release -p bench -- report`; do not edit by hand. -->\n\n",
     );
-    markdown.push_str(&table(results));
+    markdown.push_str(&table(results, http));
     std::fs::write(dir.join("results.md"), &markdown)?;
     std::fs::write(
         dir.join("results.svg"),

@@ -44,13 +44,19 @@ fn wait(poll: &mut Poll, events: &mut Events) -> io::Result<()> {
 }
 
 /// An echo server: reads what arrives, writes it back. Returns when
-/// `connections` connections have come and gone.
-fn serve_echo(listener: TcpListener, connections: usize) -> io::Result<()> {
+/// `connections` connections have come and gone. Sends on `ready` once it
+/// listens.
+fn serve_echo(
+    listener: TcpListener,
+    connections: usize,
+    ready: std::sync::mpsc::Sender<()>,
+) -> io::Result<()> {
     let mut listener = listener;
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(256);
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
+    let _ = ready.send(());
     let mut streams: HashMap<Token, (TcpStream, Vec<u8>)> = HashMap::new();
     let (mut accepted, mut closed) = (0, 0);
     let mut buf = vec![0; 64 * 1024];
@@ -111,31 +117,38 @@ fn serve_echo(listener: TcpListener, connections: usize) -> io::Result<()> {
 }
 
 /// The echo workload: `connections` clients, each `round_trips` times
-/// writing 1 KiB and reading it back, all in one client event loop.
-pub fn echo(connections: usize, round_trips: usize) -> Duration {
+/// writing 1 KiB and reading it back, all in one client event loop. Gives
+/// the time it took and the time of every round trip.
+pub fn echo(connections: usize, round_trips: usize) -> (Duration, Vec<Duration>) {
     let listener = TcpListener::bind("127.0.0.1:0".parse().expect("an address")).expect("bind");
     let address = listener.local_addr().expect("local_addr");
-    let server = thread::spawn(move || serve_echo(listener, connections));
-    let elapsed =
+    let (ready, started) = std::sync::mpsc::channel();
+    let server = thread::spawn(move || serve_echo(listener, connections, ready));
+    // The server thread runs, its poll made, before the clock starts.
+    let _ = started.recv();
+    let measured =
         echo_clients(address, connections, round_trips).expect("the mio echo clients failed");
     server
         .join()
         .expect("the mio server panicked")
         .expect("the mio server failed");
-    elapsed
+    measured
 }
 
 fn echo_clients(
     address: SocketAddr,
     connections: usize,
     round_trips: usize,
-) -> io::Result<Duration> {
+) -> io::Result<(Duration, Vec<Duration>)> {
     struct Client {
         stream: TcpStream,
         left: usize,
         written: usize,
         read: usize,
+        /// When this round's first byte was written.
+        sent: Instant,
     }
+    let mut latencies = Vec::with_capacity(connections * round_trips);
     let start = Instant::now();
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(256);
@@ -155,6 +168,7 @@ fn echo_clients(
             left: round_trips,
             written: 0,
             read: 0,
+            sent: start,
         });
     }
     let mut done = 0;
@@ -168,6 +182,9 @@ fn echo_clients(
             loop {
                 // Write what is left of this round's message, then read the echo.
                 while client.written < message.len() {
+                    if client.written == 0 && client.read == 0 {
+                        client.sent = Instant::now();
+                    }
                     match client.stream.write(&message[client.written..]) {
                         Ok(n) => client.written += n,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -185,6 +202,7 @@ fn echo_clients(
                     Err(e) => return Err(e),
                 }
                 if client.read == message.len() {
+                    latencies.push(client.sent.elapsed());
                     client.left -= 1;
                     client.written = 0;
                     client.read = 0;
@@ -197,19 +215,21 @@ fn echo_clients(
             }
         }
     }
-    Ok(start.elapsed())
+    Ok((start.elapsed(), latencies))
 }
 
 /// The streaming workload: one connection, `bytes` in 64 KiB writes.
 pub fn stream(bytes: usize) -> Duration {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = listener.local_addr().expect("local_addr");
+    let (ready, started) = std::sync::mpsc::channel();
     let reader = thread::spawn(move || -> io::Result<usize> {
+        let mut poll = Poll::new()?;
+        let mut events = Events::with_capacity(16);
+        let _ = ready.send(());
         let (stream, _) = listener.accept()?;
         stream.set_nonblocking(true)?;
         let mut stream = TcpStream::from_std(stream);
-        let mut poll = Poll::new()?;
-        let mut events = Events::with_capacity(16);
         poll.registry()
             .register(&mut stream, Token(0), Interest::READABLE)?;
         let mut buf = vec![0; 64 * 1024];
@@ -225,6 +245,9 @@ pub fn stream(bytes: usize) -> Duration {
             }
         }
     });
+    // The runtimes' workers are running before their clocks start: so is
+    // this reader, with its poll made, before this clock starts.
+    let _ = started.recv();
     let start = Instant::now();
     let result = (|| -> io::Result<()> {
         let stream = std::net::TcpStream::connect(address)?;

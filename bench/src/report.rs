@@ -105,19 +105,27 @@ pub fn table(results: &[WorkloadResult], http: &[HttpResult]) -> String {
     for result in results {
         let _ = writeln!(out, "\n### {} ({})\n", result.workload, result.description);
         let floor = median_of(result, crate::mio_floor::NAME);
+        // Echo records each round trip: its quantiles get columns.
+        let quantiles = result.runs.iter().any(|run| !run.latencies.is_empty());
         let _ = write!(
             out,
             "| runtime | threads | median | min – max | vs {BASELINE} |"
         );
         let _ = writeln!(
             out,
-            "{}",
-            if floor.is_some() { " vs raw mio |" } else { "" }
+            "{}{}",
+            if floor.is_some() { " vs raw mio |" } else { "" },
+            if quantiles {
+                " round trip p50 | p99 | p99.9 |"
+            } else {
+                ""
+            }
         );
         let _ = writeln!(
             out,
-            "|---|---:|---:|---:|---:|{}",
-            if floor.is_some() { "---:|" } else { "" }
+            "|---|---:|---:|---:|---:|{}{}",
+            if floor.is_some() { "---:|" } else { "" },
+            if quantiles { "---:|---:|---:|" } else { "" }
         );
         let baseline = median_of(result, BASELINE);
         for run in &result.runs {
@@ -134,12 +142,19 @@ pub fn table(results: &[WorkloadResult], http: &[HttpResult]) -> String {
                 run.threads,
                 format_duration(run.median)
             );
-            match floor {
-                Some(floor) => {
-                    let _ = writeln!(out, " {:.2}x |", ratio(run.median, floor));
-                }
-                None => out.push('\n'),
+            if let Some(floor) = floor {
+                let _ = write!(out, " {:.2}x |", ratio(run.median, floor));
             }
+            if quantiles {
+                let _ = write!(
+                    out,
+                    " {} | {} | {} |",
+                    format_duration(quantile(&run.latencies, 0.5)),
+                    format_duration(quantile(&run.latencies, 0.99)),
+                    format_duration(quantile(&run.latencies, 0.999))
+                );
+            }
+            out.push('\n');
         }
     }
     http_tables(&mut out, http);

@@ -11,6 +11,7 @@
 //! ```
 
 mod http;
+mod memory;
 mod mio_floor;
 mod report;
 mod runtimes;
@@ -21,6 +22,17 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let command = args.next().unwrap_or_default();
+    if command == "memory-child" {
+        // A child process of the memory measure: see memory.rs.
+        let args: Vec<String> = args.collect();
+        return match memory::child_main(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     // `run` may name workloads to run alone; `report` always runs them all,
     // or the committed table would lose rows.
     let only: Vec<String> = args.collect();
@@ -36,10 +48,28 @@ fn main() -> ExitCode {
             }
         };
     }
-    let (sizes, http_sizes, rounds, write) = match command.as_str() {
-        "report" => (workloads::Sizes::FULL, http::HttpSizes::FULL, 7, true),
-        "run" => (workloads::Sizes::FULL, http::HttpSizes::FULL, 7, false),
-        "smoke" => (workloads::Sizes::SMOKE, http::HttpSizes::SMOKE, 1, false),
+    let (sizes, http_sizes, memory_sizes, rounds, write) = match command.as_str() {
+        "report" => (
+            workloads::Sizes::FULL,
+            http::HttpSizes::FULL,
+            memory::MemorySizes::FULL,
+            7,
+            true,
+        ),
+        "run" => (
+            workloads::Sizes::FULL,
+            http::HttpSizes::FULL,
+            memory::MemorySizes::FULL,
+            7,
+            false,
+        ),
+        "smoke" => (
+            workloads::Sizes::SMOKE,
+            http::HttpSizes::SMOKE,
+            memory::MemorySizes::SMOKE,
+            1,
+            false,
+        ),
         _ => {
             eprintln!("usage: bench report | run [WORKLOAD...] | smoke | chart");
             return ExitCode::from(2);
@@ -54,10 +84,13 @@ fn main() -> ExitCode {
         eprintln!("error: only `run` takes workload names");
         return ExitCode::from(2);
     }
-    // `http` is not one of the timed workloads: it has a harness of its own.
+    // `http` and `memory` are not timed workloads: each has a harness of
+    // its own.
+    let own_harness = |name: &String| name == "http" || name == "memory";
     let run_http = only.is_empty() || only.iter().any(|name| name == "http");
-    let http_alone = !only.is_empty() && only.iter().all(|name| name == "http");
-    let only: Vec<String> = only.into_iter().filter(|name| name != "http").collect();
+    let run_memory = only.is_empty() || only.iter().any(|name| name == "memory");
+    let http_alone = !only.is_empty() && only.iter().all(own_harness);
+    let only: Vec<String> = only.into_iter().filter(|name| !own_harness(name)).collect();
     let results = if http_alone {
         Vec::new() // `run http` alone
     } else {
@@ -75,10 +108,11 @@ fn main() -> ExitCode {
     } else {
         Vec::new()
     };
-    let table = report::table(&results, &http_results);
+    let memory_results = run_memory.then(|| memory::run_all(memory_sizes));
+    let table = report::table(&results, &http_results, memory_results.as_ref());
     println!("{table}");
     if write {
-        if let Err(error) = report::write(&results, &http_results) {
+        if let Err(error) = report::write(&results, &http_results, memory_results.as_ref()) {
             eprintln!("error: could not write the report: {error}");
             return ExitCode::FAILURE;
         }

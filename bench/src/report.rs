@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::http::{HttpResult, quantile};
+use crate::memory::MemoryResult;
 use crate::workloads::WorkloadResult;
 
 /// What every other runtime is compared with.
@@ -71,7 +72,11 @@ fn machine() -> String {
 
 /// The results as Markdown: a summary, then a table per workload, then
 /// the HTTP tables.
-pub fn table(results: &[WorkloadResult], http: &[HttpResult]) -> String {
+pub fn table(
+    results: &[WorkloadResult],
+    http: &[HttpResult],
+    memory: Option<&MemoryResult>,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Machine: {}.  ", machine());
     let _ = writeln!(
@@ -158,7 +163,46 @@ pub fn table(results: &[WorkloadResult], http: &[HttpResult]) -> String {
         }
     }
     http_tables(&mut out, http);
+    if let Some(memory) = memory {
+        memory_table(&mut out, memory);
+    }
     out
+}
+
+/// Resident bytes per parked task and per idle connection, and their
+/// ratios to tokio's.
+fn memory_table(out: &mut String, memory: &MemoryResult) {
+    let _ = writeln!(
+        out,
+        "\n### memory (resident bytes: {} tasks parked on a channel; {} idle connections, each a task waiting to read; each runtime in a fresh process)\n",
+        memory.sizes.tasks, memory.sizes.connections
+    );
+    let _ = writeln!(
+        out,
+        "| runtime | per parked task | task vs {BASELINE} | per idle connection | connection vs {BASELINE} |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    let baseline = memory.runs.iter().find(|run| run.runtime == BASELINE);
+    let bytes = |b: Option<f64>| {
+        b.map_or("not measured on this OS".to_string(), |b| {
+            format!("{b:.0} B")
+        })
+    };
+    let versus = |b: Option<f64>, base: Option<f64>| match (b, base) {
+        (Some(b), Some(base)) if base > 0.0 => format!("{:.2}x", b / base),
+        _ => String::new(),
+    };
+    for run in &memory.runs {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            run.runtime,
+            bytes(run.per_task),
+            versus(run.per_task, baseline.and_then(|b| b.per_task)),
+            bytes(run.per_connection),
+            versus(run.per_connection, baseline.and_then(|b| b.per_connection)),
+        );
+    }
 }
 
 /// One table per connection count: requests per second (the median of the
@@ -209,13 +253,17 @@ fn book_dir() -> std::path::PathBuf {
 }
 
 /// Writes `book/src/bench/results.md` and `results.svg`.
-pub fn write(results: &[WorkloadResult], http: &[HttpResult]) -> io::Result<()> {
+pub fn write(
+    results: &[WorkloadResult],
+    http: &[HttpResult],
+    memory: Option<&MemoryResult>,
+) -> io::Result<()> {
     let dir = book_dir();
     std::fs::create_dir_all(&dir)?;
     let mut markdown = String::from(
         "<!-- Written by `cargo run --release -p bench -- report`; do not edit by hand. -->\n\n",
     );
-    markdown.push_str(&table(results, http));
+    markdown.push_str(&table(results, http, memory));
     std::fs::write(dir.join("results.md"), &markdown)?;
     std::fs::write(
         dir.join("results.svg"),
@@ -300,6 +348,8 @@ pub fn panels(markdown: &str) -> Vec<Panel> {
             panel.bars.push((cells[0].to_string(), ratio));
         }
     }
+    // A table without the ratio column (memory) has no bars to draw.
+    panels.retain(|panel| !panel.bars.is_empty());
     panels
 }
 

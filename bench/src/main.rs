@@ -15,6 +15,7 @@ mod memory;
 mod mio_floor;
 mod report;
 mod runtimes;
+mod scale;
 mod workloads;
 
 use std::process::ExitCode;
@@ -48,11 +49,12 @@ fn main() -> ExitCode {
             }
         };
     }
-    let (sizes, http_sizes, memory_sizes, rounds, write) = match command.as_str() {
+    let (sizes, http_sizes, memory_sizes, scale_sizes, rounds, write) = match command.as_str() {
         "report" => (
             workloads::Sizes::FULL,
             http::HttpSizes::FULL,
             memory::MemorySizes::FULL,
+            scale::ScaleSizes::FULL,
             7,
             true,
         ),
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
             workloads::Sizes::FULL,
             http::HttpSizes::FULL,
             memory::MemorySizes::FULL,
+            scale::ScaleSizes::FULL,
             7,
             false,
         ),
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
             workloads::Sizes::SMOKE,
             http::HttpSizes::SMOKE,
             memory::MemorySizes::SMOKE,
+            scale::ScaleSizes::SMOKE,
             1,
             false,
         ),
@@ -86,9 +90,10 @@ fn main() -> ExitCode {
     }
     // `http` and `memory` are not timed workloads: each has a harness of
     // its own.
-    let own_harness = |name: &String| name == "http" || name == "memory";
+    let own_harness = |name: &String| name == "http" || name == "memory" || name == "scale";
     let run_http = only.is_empty() || only.iter().any(|name| name == "http");
     let run_memory = only.is_empty() || only.iter().any(|name| name == "memory");
+    let run_scale = only.is_empty() || only.iter().any(|name| name == "scale");
     let http_alone = !only.is_empty() && only.iter().all(own_harness);
     let only: Vec<String> = only.into_iter().filter(|name| !own_harness(name)).collect();
     let results = if http_alone {
@@ -109,10 +114,21 @@ fn main() -> ExitCode {
         Vec::new()
     };
     let memory_results = run_memory.then(|| memory::run_all(memory_sizes));
-    let table = report::table(&results, &http_results, memory_results.as_ref());
+    let scale_results = run_scale.then(|| scale::run_all(scale_sizes, rounds.min(3)));
+    let table = report::table(
+        &results,
+        &http_results,
+        memory_results.as_ref(),
+        scale_results.as_ref(),
+    );
     println!("{table}");
     if write {
-        if let Err(error) = report::write(&results, &http_results, memory_results.as_ref()) {
+        if let Err(error) = report::write(
+            &results,
+            &http_results,
+            memory_results.as_ref(),
+            scale_results.as_ref(),
+        ) {
             eprintln!("error: could not write the report: {error}");
             return ExitCode::FAILURE;
         }

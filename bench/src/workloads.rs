@@ -150,7 +150,7 @@ where
 // ANCHOR_END: measure
 
 /// 10,000 tasks that do nothing, spawned from one task.
-async fn spawn_many<R: Rt>(n: usize) {
+pub(crate) async fn spawn_many<R: Rt>(n: usize) {
     let (done, all_done) = oneshot::channel();
     let done = Arc::new(parking_lot_free::Once::new(done));
     let remaining = Arc::new(AtomicUsize::new(n));
@@ -227,7 +227,7 @@ async fn chained_spawn<R: Rt>(hops: usize) {
 }
 
 /// 100,000 tasks sleeping, with deadlines spread over 10 ms.
-async fn timers<R: Timers>(n: usize) {
+pub(crate) async fn timers<R: Timers>(n: usize) {
     let handles: Vec<_> = (0..n)
         .map(|i| R::spawn(R::sleep(Duration::from_micros((i % 10_000) as u64))))
         .collect();

@@ -66,12 +66,13 @@ async fn connections<R: Net>(n: usize) {
                 let mut stream = R::accept(&listener).await.expect("accept");
                 R::spawn_detached(async move {
                     let mut buf = vec![0; 1024];
-                    loop {
-                        let read = stream.read(&mut buf).await.expect("server read");
-                        if read == 0 {
+                    // Until the client closes, or the runtime shuts down
+                    // (the timed body ends when the clients have their
+                    // answers, maybe before this task sees the close).
+                    while let Ok(read @ 1..) = stream.read(&mut buf).await {
+                        if stream.write_all(&buf[..read]).await.is_err() {
                             break;
                         }
-                        stream.write_all(&buf[..read]).await.expect("server write");
                     }
                 });
             }
@@ -138,9 +139,10 @@ pub fn run_all(sizes: ScaleSizes, rounds: usize) -> ScaleResult {
         ("timers", sizes.tasks),
         ("connections", sizes.connections),
     ];
-    // BENCH_SCALE=spawn|timers|connections measures that curve alone: for
-    // profiling.
+    // BENCH_SCALE=spawn|timers|connections measures that curve alone, and
+    // BENCH_SCALE_RUNTIME=name that runtime alone: for profiling.
     let alone = std::env::var("BENCH_SCALE").ok();
+    let only_runtime = std::env::var("BENCH_SCALE_RUNTIME").ok();
     for (w, (workload, counts)) in workloads.into_iter().enumerate() {
         if alone.as_deref().is_some_and(|name| name != workload) {
             continue;
@@ -157,6 +159,13 @@ pub fn run_all(sizes: ScaleSizes, rounds: usize) -> ScaleResult {
             for round in 0..rounds {
                 for k in 0..runtimes.len() {
                     let i = (k + round) % runtimes.len();
+                    if only_runtime
+                        .as_deref()
+                        .is_some_and(|name| name != runtimes[i])
+                    {
+                        samples[i].push(Duration::ZERO);
+                        continue;
+                    }
                     samples[i].push(measures[i][w](count) / count as u32);
                 }
                 eprint!(".");

@@ -294,7 +294,7 @@ pub fn scale_chart(machine: &str, curves: &Curves) -> String {
     const PLOT: f64 = 190.0;
     const LEFT: f64 = 58.0;
     const RIGHT: f64 = 14.0;
-    let height = TOP + PLOT + 60.0;
+    let height = TOP + PLOT + 36.0;
     let mut svg = String::new();
     let _ = writeln!(
         svg,
@@ -348,7 +348,7 @@ pub fn scale_chart(machine: &str, curves: &Curves) -> String {
         };
         let _ = writeln!(
             svg,
-            r##"<text x="{:.1}" y="{:.1}" font-size="15" font-weight="bold">{}<tspan font-weight="normal" font-size="13" fill="#444"> {unit}</tspan></text>"##,
+            r##"<text x="{:.1}" y="{:.1}" font-size="15" font-weight="bold">{}<tspan dx="6" font-weight="normal" font-size="13" fill="#444">{unit}</tspan></text>"##,
             PANEL * index as f64 + 10.0,
             TOP - 12.0,
             escape(workload)
@@ -675,7 +675,7 @@ pub fn chart(machine: &str, panels: &[Panel]) -> String {
         let bars_bottom = bars_top + ROW * panel.bars.len() as f64;
         let _ = writeln!(
             svg,
-            r##"<text x="10" y="{}" font-size="15" font-weight="bold">{}<tspan font-weight="normal" font-size="13" fill="#444"> {}</tspan></text>"##,
+            r##"<text x="10" y="{}" font-size="15" font-weight="bold">{}<tspan dx="6" font-weight="normal" font-size="13" fill="#444">{}</tspan></text>"##,
             top + 26.0,
             escape(&panel.workload),
             escape(&panel.description)

@@ -505,12 +505,15 @@ pub fn run_all(
         ));
     }
 
+    // BENCH_RUNTIME=name runs that runtime alone: for profiling.
+    let alone = std::env::var("BENCH_RUNTIME").ok();
     let mut results = Vec::new();
     // ANCHOR: rotation
-    for (workload, description, scheduler, entries) in plan {
+    for (workload, description, scheduler, mut entries) in plan {
         if !only.is_empty() && !only.iter().any(|name| name == workload) {
             continue;
         }
+        entries.retain(|entry| alone.as_deref().is_none_or(|name| name == entry.runtime));
         eprint!("{workload}: ");
         let mut samples: Vec<Vec<Sample>> = entries.iter().map(|_| Vec::new()).collect();
         for round in 0..rounds {

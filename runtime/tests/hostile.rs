@@ -17,7 +17,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Rng, watchdog};
+use common::{Rng, open_handles, watchdog};
 use runtime::Runtime;
 use runtime::net::TcpListener;
 
@@ -70,20 +70,12 @@ fn get_hello(address: SocketAddr) -> Vec<u8> {
     )
 }
 
-/// How many file descriptors this process has open, where the system says.
-fn open_files() -> Option<usize> {
-    ["/proc/self/fd", "/dev/fd"]
-        .iter()
-        .find_map(|dir| std::fs::read_dir(dir).ok())
-        .map(|entries| entries.count())
-}
-
 #[test]
 fn resets_in_the_middle_of_a_request_leave_the_server_serving_and_nothing_open() {
     watchdog(LIMIT, "resets mid-request", || {
         let (_runtime, address) = server(Duration::from_secs(30));
         assert!(status_line(&get_hello(address)).contains("200"));
-        let before = open_files();
+        let before = open_handles();
         for i in 0..200 {
             let stream = TcpStream::connect(address).unwrap();
             let mut stream = socket2::Socket::from(stream);
@@ -99,18 +91,16 @@ fn resets_in_the_middle_of_a_request_leave_the_server_serving_and_nothing_open()
             drop(stream);
         }
         assert!(status_line(&get_hello(address)).contains("200"));
-        if let Some(before) = before {
-            // The server side of every reset connection is closed, soon.
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while open_files().unwrap() > before + 2 && Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(20));
-            }
-            let after = open_files().unwrap();
-            assert!(
-                after <= before + 2,
-                "{before} files open before 200 resets, {after} after"
-            );
+        // The server side of every reset connection is closed, soon.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while open_handles() > before + 2 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
         }
+        let after = open_handles();
+        assert!(
+            after <= before + 2,
+            "{before} files open before 200 resets, {after} after"
+        );
     });
 }
 

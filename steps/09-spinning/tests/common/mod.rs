@@ -240,7 +240,10 @@ mod os {
 mod os {
     use std::time::Duration;
 
-    use windows_sys::Win32::Foundation::{CloseHandle, FILETIME, INVALID_HANDLE_VALUE, LocalFree};
+    use windows_sys::Wdk::System::SystemInformation::NtQuerySystemInformation;
+    use windows_sys::Win32::Foundation::{
+        CloseHandle, FILETIME, INVALID_HANDLE_VALUE, LocalFree, STATUS_INFO_LENGTH_MISMATCH,
+    };
     use windows_sys::Win32::System::Diagnostics::ToolHelp::{
         CreateToolhelp32Snapshot, TH32CS_SNAPTHREAD, THREADENTRY32, Thread32First, Thread32Next,
     };
@@ -335,7 +338,9 @@ mod os {
         name
     }
 
-    /// `GetProcessHandleCount`: every kernel handle, sockets included.
+    /// `GetProcessHandleCount`: every kernel handle, sockets included. Wine
+    /// answers 0 there, which no Windows process is, so then this counts
+    /// the process's entries in the system's table of handles instead.
     pub fn open_handles() -> usize {
         let mut count = 0;
         // SAFETY: the pseudo-handle of this process, and a valid place.
@@ -346,7 +351,57 @@ mod os {
             "GetProcessHandleCount: {}",
             std::io::Error::last_os_error()
         );
-        count as usize
+        match count {
+            0 => handles_in_system_table(),
+            count => count as usize,
+        }
+    }
+
+    /// This process's entries in the table `NtQuerySystemInformation`
+    /// gives for `SystemExtendedHandleInformation`.
+    fn handles_in_system_table() -> usize {
+        /// `SystemExtendedHandleInformation`, which winternl.h leaves out.
+        const EXTENDED_HANDLE_INFORMATION: i32 = 64;
+        /// One entry (`SYSTEM_HANDLE_TABLE_ENTRY_INFO_EX`).
+        #[repr(C)]
+        struct Entry {
+            object: usize,
+            process_id: usize,
+            handle: usize,
+            access: u32,
+            back_trace: u16,
+            object_type: u16,
+            attributes: u32,
+            reserved: u32,
+        }
+        // usizes, for the alignment of the table.
+        let mut buffer = vec![0usize; 1 << 16];
+        loop {
+            let mut needed = 0;
+            let bytes = std::mem::size_of_val(buffer.as_slice());
+            // SAFETY: the buffer is valid for writes of the length given.
+            let status = unsafe {
+                NtQuerySystemInformation(
+                    EXTENDED_HANDLE_INFORMATION,
+                    buffer.as_mut_ptr().cast(),
+                    bytes as u32,
+                    &mut needed,
+                )
+            };
+            match status {
+                STATUS_INFO_LENGTH_MISMATCH => buffer.resize(buffer.len() * 2, 0),
+                status if status < 0 => panic!("NtQuerySystemInformation: {status:#x}"),
+                _ => break,
+            }
+        }
+        // The table: the number of entries, a reserved word, the entries.
+        let room = (buffer.len() - 2) * size_of::<usize>() / size_of::<Entry>();
+        let entries = buffer[0].min(room);
+        // SAFETY: the call wrote `entries` entries after the two words.
+        let table =
+            unsafe { std::slice::from_raw_parts(buffer[2..].as_ptr().cast::<Entry>(), entries) };
+        let us = std::process::id() as usize;
+        table.iter().filter(|entry| entry.process_id == us).count()
     }
 
     /// Whether this Windows program runs under Wine, whose ntdll exports

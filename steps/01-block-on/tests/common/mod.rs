@@ -84,11 +84,16 @@ pub fn open_handles() -> usize {
 /// test opens fewer, and says so on standard error.
 pub fn connections_at_once(wanted: usize) -> usize {
     let needed = wanted as u64 * 2 + 100;
-    let limit = rlimit::increase_nofile_limit(needed).unwrap_or(0);
+    let limit = rlimit::increase_nofile_limit(needed)
+        .unwrap_or_else(|error| panic!("cannot raise the limit on open files: {error}"));
     let mut fits = wanted.min((limit.saturating_sub(100) / 2) as usize);
     if fits < wanted {
         eprintln!("the limit on open files is {limit}: {fits} connections at once, not {wanted}");
     }
+    assert!(
+        fits >= wanted.min(100),
+        "the limit on open files, {limit}, leaves room for {fits} connections: too few to test"
+    );
     if os::under_wine() && fits > 200 {
         fits = 200;
         eprintln!(

@@ -5,6 +5,13 @@
 //! curl http://127.0.0.1:8080/hello     # in another terminal
 //! ```
 //!
+//! With `--features trace`, `--trace FILE` records what every thread does
+//! until standard input closes (Ctrl-D), then writes FILE for Perfetto:
+//!
+//! ```text
+//! cargo run --release -p runtime --features trace --example http -- 127.0.0.1:8080 --trace http.json
+//! ```
+//!
 //! hyper does the HTTP; the runtime does the rest. Two small adapters
 //! connect them: `HyperIo` gives hyper's I/O traits to a `TcpStream` (which
 //! has the `futures::io` ones), and `HyperTimer` gives hyper the runtime's
@@ -70,17 +77,21 @@ fn status(code: StatusCode) -> Response<Full<Bytes>> {
 
 // ANCHOR: main
 fn main() -> io::Result<()> {
-    let address = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let (trace, args) = trace_args()?;
+    let address = args.first().map_or("127.0.0.1:8080", String::as_str);
     runtime::block_on(async {
-        let listener = TcpListener::bind(&address).await?;
+        let listener = TcpListener::bind(address).await?;
         println!(
             "HTTP server on http://{}; Ctrl-C stops it",
             listener.local_addr()?
         );
-        serve(listener, Duration::from_secs(30)).await
-    })
+        let server = serve(listener, Duration::from_secs(30));
+        match trace {
+            Some(_) => until_stdin_closes(server).await,
+            None => server.await,
+        }
+    })?;
+    write_trace(trace)
 }
 
 /// Accepts connections for ever, and serves each on a task of its own. A
@@ -122,6 +133,49 @@ pub async fn serve(listener: TcpListener, header_timeout: Duration) -> io::Resul
     }
 }
 // ANCHOR_END: main
+
+/// `--trace FILE` among the arguments: starts recording and returns FILE,
+/// and the other arguments.
+#[cfg(feature = "trace")]
+fn trace_args() -> io::Result<(Option<std::path::PathBuf>, Vec<String>)> {
+    runtime::trace::start_if_asked(std::env::args().skip(1).collect())
+}
+
+/// Without the `trace` feature there is no recorder: `--trace` says so.
+#[cfg(not(feature = "trace"))]
+fn trace_args() -> io::Result<(Option<std::path::PathBuf>, Vec<String>)> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "--trace") {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "--trace needs the recorder: run with `--features trace`",
+        ));
+    }
+    Ok((None, args))
+}
+
+/// Writes the trace, if one was recorded.
+fn write_trace(trace: Option<std::path::PathBuf>) -> io::Result<()> {
+    #[cfg(feature = "trace")]
+    runtime::trace::write_if_asked(trace)?;
+    #[cfg(not(feature = "trace"))]
+    let _ = trace;
+    Ok(())
+}
+
+/// Serves until standard input closes: a traced server must end on its own
+/// for its trace to be written, and Ctrl-C would kill it first.
+async fn until_stdin_closes(server: impl Future<Output = io::Result<()>>) -> io::Result<()> {
+    let (closed, stdin_closed) = futures::channel::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let _ = io::copy(&mut io::stdin(), &mut io::sink());
+        drop(closed);
+    });
+    match futures::future::select(std::pin::pin!(server), stdin_closed).await {
+        futures::future::Either::Left((result, _)) => result,
+        futures::future::Either::Right(_) => Ok(()),
+    }
+}
 
 // ANCHOR: adapters
 /// A `TcpStream` seen through hyper's I/O traits.

@@ -12,6 +12,7 @@ use crate::sync::{AtomicBool, Condvar, Mutex, Ordering};
 use crate::executor::{self, ThreadKind};
 use crate::idle::Idle;
 use crate::join::{self, JoinError, JoinHandle, JoinTarget, Slot};
+use crate::trace::{self, Event};
 
 /// At most this many blocking threads run at once; more jobs wait.
 const MAX_THREADS: usize = 512;
@@ -227,7 +228,9 @@ impl BlockingPool {
                 // escape is the wake of its handle, whose waker may be
                 // anybody's. It must not end this thread, which the count of
                 // threads would then still include (lesson #8).
+                trace::record(Event::BlockingStart);
                 let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+                trace::record(Event::BlockingEnd);
                 state = self.state.lock();
                 continue;
             }

@@ -89,6 +89,7 @@ pub mod task;
 mod test_util;
 pub mod time;
 mod timer_queue;
+pub mod trace;
 
 pub use executor::spawn;
 pub use join::{JoinError, JoinHandle};

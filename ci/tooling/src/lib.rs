@@ -10,6 +10,8 @@
 //! - [`outputs`]: the demo outputs the book shows, `book/src/outputs/NN-slug.txt`, generated
 //!   by running every step's demo, and the check that the committed ones are up to date.
 //! - [`figures`]: every benchmark figure the book quotes is in the committed results.
+//! - [`timelines`]: the timeline figures of the chapters, drawn from traces of real runs
+//!   (`--trace FILE`), and the check that a new run has the committed figures' shape.
 //! - [`lessons`]: every "lesson #N" in the book links to its entry in the bugs appendix.
 
 pub mod diffs;
@@ -19,3 +21,4 @@ pub mod html;
 pub mod includes;
 pub mod lessons;
 pub mod outputs;
+pub mod timelines;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tooling::{diffs, figures, files, html, includes, lessons, outputs};
+use tooling::{diffs, figures, files, html, includes, lessons, outputs, timelines};
 
 const USAGE: &str = "\
 usage: cargo run -q -p tooling -- [--root DIR] <command>
@@ -22,6 +22,11 @@ commands:
                    to 10 with the stage before, from book/src/bench/results.md
   figures --check  fail if a benchmark figure quoted in the book is not in
                    book/src/bench/results.md, or a stage-NN.md table is stale
+  timelines [NAME...]  record the runs behind the chapters' timeline figures (`--trace
+                   FILE`) and draw book/src/figures/timeline-*.svg from them (only NAME...,
+                   e.g. timeline-04-workers, if given)
+  timelines --check  record them again and fail if a figure's shape (its tracks, the kinds
+                   of event its caption needs) differs from the committed one; writes nothing
   check-includes   check every {{#include}} / {{#rustdoc_include}} in book/src/**/*.md
   check-lessons    check that every `lesson #N` in book/src is a link to its entry in
                    appendix-bugs.md, and that the entry exists
@@ -122,6 +127,22 @@ fn run(args: &[String]) -> Result<(), String> {
                 figures::PAGES.len(),
                 figures::RESULTS
             );
+            Ok(())
+        }
+        ["timelines", only @ ..] if !only.contains(&"--check") => {
+            for line in timelines::write_all(&root, only)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        ["timelines", "--check"] => {
+            let (count, problems) = timelines::check_all(&root)?;
+            fail_on(
+                &problems,
+                "a timeline figure's shape changed; regenerate them with \
+                 `cargo run -q -p tooling -- timelines`, re-read their captions, and commit",
+            )?;
+            println!("timelines: all {count} figures have the shape a new run has");
             Ok(())
         }
         ["check-includes"] => {

@@ -13,6 +13,7 @@ use super::pinned::PinnedFuture;
 use super::state::State;
 use super::{Runnable, Schedule};
 use crate::join::{self, JoinError, JoinTarget, Slot};
+use crate::trace::{self, Event};
 
 /// A spawned future and everything it takes to schedule it and hand its
 /// output over, in one allocation: the `Arc` that `spawn` makes.
@@ -100,7 +101,10 @@ where
         let mut cx = Context::from_waker(&waker);
 
         // A panic in the future ends the task, not the worker (lesson #8).
-        let result = match panic::catch_unwind(AssertUnwindSafe(|| self.future.poll(&mut cx))) {
+        trace::record(Event::PollStart(trace::task_id(&self)));
+        let poll = panic::catch_unwind(AssertUnwindSafe(|| self.future.poll(&mut cx)));
+        trace::record(Event::PollEnd(trace::task_id(&self)));
+        let result = match poll {
             Ok(Poll::Ready(output)) => Ok(output),
             Err(payload) => Err(JoinError::panic(payload)),
             Ok(Poll::Pending) => {

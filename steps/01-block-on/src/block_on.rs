@@ -29,21 +29,25 @@ impl Signal {
 
     /// Sleeps until the flag is raised, then lowers it.
     pub(crate) fn wait(&self) {
+        // ANCHOR: exercise-01-wait sleep on the condition variable until the flag is raised, then lower it
         let mut notified = self.notified.lock();
         // A loop, not an `if`: condition variables may wake up spuriously.
         while !*notified {
             self.condvar.wait(&mut notified);
         }
         *notified = false;
+        // ANCHOR_END: exercise-01-wait
     }
 
     /// Raises the flag and wakes the waiting thread, if there is one.
     pub(crate) fn notify(&self) {
+        // ANCHOR: exercise-01-notify raise the flag under the lock and wake the waiting thread
         let mut notified = self.notified.lock();
         if !*notified {
             *notified = true;
             self.condvar.notify_one();
         }
+        // ANCHOR_END: exercise-01-notify
     }
 }
 // ANCHOR_END: signal
@@ -55,11 +59,15 @@ impl Signal {
 /// code: the standard library writes the vtable for us.
 impl Wake for Signal {
     fn wake(self: Arc<Self>) {
+        // ANCHOR: exercise-01-wake waking means raising the signal
         self.notify();
+        // ANCHOR_END: exercise-01-wake
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        // ANCHOR: exercise-01-wake-by-ref the same, without consuming the Arc
         self.notify();
+        // ANCHOR_END: exercise-01-wake-by-ref
     }
 }
 // ANCHOR_END: wake
@@ -75,6 +83,7 @@ impl Wake for Signal {
 /// assert_eq!(answer, 42);
 /// ```
 pub fn block_on<F: Future>(future: F) -> F::Output {
+    // ANCHOR: exercise-01-block-on pin the future, make a waker from a Signal, poll; on Pending wait for the signal
     // The future must not move once polled: pin it on this stack frame.
     let mut future = pin!(future);
 
@@ -90,5 +99,6 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         // progress to make. Sleep until then.
         signal.wait();
     }
+    // ANCHOR_END: exercise-01-block-on
 }
 // ANCHOR_END: block_on

@@ -108,6 +108,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     let waker = Waker::from(main_waker.clone());
     let mut cx = Context::from_waker(&waker);
 
+    // ANCHOR: exercise-02b-block-on poll the main future when its waker was called, run a budget of tasks, and sleep on the signal when there is nothing to do
     loop {
         if main_waker.woken.swap(false, Ordering::AcqRel)
             && let Poll::Ready(output) = future.as_mut().poll(&mut cx)
@@ -124,6 +125,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
             executor.signal().wait();
         }
     }
+    // ANCHOR_END: exercise-02b-block-on
 }
 
 /// How many tasks `block_on` runs before it looks at the main future again.

@@ -113,6 +113,7 @@ impl Executor {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        // ANCHOR: exercise-02b-spawn wrap the future so its result reaches the JoinHandle, insert the task in the set, queue it, raise the signal
         let (completer, handle) = join::channel();
         // The task's future: run the user's future, catching a panic so it
         // becomes a `JoinError` instead of unwinding through the executor,
@@ -137,12 +138,14 @@ impl Executor {
         drop(state);
         self.signal.notify();
         handle
+        // ANCHOR_END: exercise-02b-spawn
     }
     // ANCHOR_END: executor_spawn
 
     // ANCHOR: run_ready_tasks
     /// Polls up to `budget` tasks from the ready queue; returns how many.
     pub(crate) fn run_ready_tasks(&self, budget: usize) -> usize {
+        // ANCHOR: exercise-02b-run-ready pop and run up to budget tasks, never holding the lock during a poll
         for ran in 0..budget {
             // The lock is released before the poll: the task may spawn or
             // wake tasks, and both need the lock.
@@ -152,6 +155,7 @@ impl Executor {
             task.run();
         }
         budget
+        // ANCHOR_END: exercise-02b-run-ready
     }
     // ANCHOR_END: run_ready_tasks
 }
@@ -162,6 +166,7 @@ impl Schedule for Executor {
     // ANCHOR: schedule
     /// Puts a woken task at the back of the ready queue.
     fn schedule(&self, task: Arc<Task>) {
+        // ANCHOR: exercise-02b-schedule push the task on the ready queue (not after shutdown) and raise the signal
         let mut state = self.state.lock();
         if state.shut_down {
             return; // its future is being dropped; there is nothing to run
@@ -169,6 +174,7 @@ impl Schedule for Executor {
         state.ready_queue.push_back(task);
         drop(state);
         self.signal.notify();
+        // ANCHOR_END: exercise-02b-schedule
     }
     // ANCHOR_END: schedule
 
@@ -176,7 +182,9 @@ impl Schedule for Executor {
     /// Forgets a task that has completed. A key that names no task (taken
     /// at shutdown) changes nothing.
     fn release(&self, key: usize) {
+        // ANCHOR: exercise-02b-release forget the task's key
         self.state.lock().tasks.try_remove(key);
+        // ANCHOR_END: exercise-02b-release
     }
     // ANCHOR_END: remove
 }

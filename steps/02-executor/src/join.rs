@@ -53,13 +53,16 @@ pub(crate) fn channel<T>() -> (Completer<T>, JoinHandle<T>) {
 impl<T> Completer<T> {
     /// Hands the task's result, or the panic that ended it, to the handle.
     pub(crate) fn complete(mut self, result: std::thread::Result<T>) {
+        // ANCHOR: exercise-02c-complete a panic payload becomes a JoinError; hand the result over
         let result = result.map_err(|payload| JoinError {
             repr: Repr::Panic(Mutex::new(payload)),
         });
         self.finish(result);
+        // ANCHOR_END: exercise-02c-complete
     }
 
     fn finish(&mut self, result: Result<T, JoinError>) {
+        // ANCHOR: exercise-02c-finish only once: put the result in the slot, then wake the waiting handle outside the lock
         let Some(slot) = self.slot.take() else { return };
         let previous = std::mem::replace(&mut *slot.lock(), Slot::Finished(result));
         // Wake outside the lock: the woken task may be polled on another
@@ -67,6 +70,7 @@ impl<T> Completer<T> {
         if let Slot::Waiting(Some(waker)) = previous {
             waker.wake();
         }
+        // ANCHOR_END: exercise-02c-finish
     }
 }
 
@@ -74,9 +78,11 @@ impl<T> Completer<T> {
 /// completer goes with the future, and says so to the handle.
 impl<T> Drop for Completer<T> {
     fn drop(&mut self) {
+        // ANCHOR: exercise-02c-drop a completer dropped before it finished says: cancelled
         self.finish(Err(JoinError {
             repr: Repr::Cancelled,
         }));
+        // ANCHOR_END: exercise-02c-drop
     }
 }
 // ANCHOR_END: completer
@@ -86,6 +92,7 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // ANCHOR: exercise-02c-poll Ready with the result, or keep the waker of the latest poll and return Pending
         let mut slot = self.slot.lock();
         match std::mem::replace(&mut *slot, Slot::Taken) {
             Slot::Finished(result) => Poll::Ready(result),
@@ -101,6 +108,7 @@ impl<T> Future for JoinHandle<T> {
             }
             Slot::Taken => panic!("JoinHandle polled again after it returned the task's result"),
         }
+        // ANCHOR_END: exercise-02c-poll
     }
 }
 // ANCHOR_END: poll_join_handle

@@ -63,6 +63,7 @@ impl Task {
     /// Polls the task once. Called by the executor after popping it from
     /// the ready queue.
     pub(crate) fn run(self: Arc<Self>) {
+        // ANCHOR: exercise-02a-run start the run, poll the future with the task's own waker, then complete it or end the run
         if !self.state.start_run() {
             return; // completed or dropped since it was queued
         }
@@ -88,6 +89,7 @@ impl Task {
                 }
             }
         }
+        // ANCHOR_END: exercise-02a-run
     }
     // ANCHOR_END: run
 
@@ -102,6 +104,7 @@ impl Task {
     /// The end of every task, however it ends: drops the future and leaves
     /// the set of live tasks. Only the first call does anything.
     fn complete(&self) {
+        // ANCHOR: exercise-02a-complete the first call only: take and drop the future, release the task's key
         if !self.state.complete() {
             return;
         }
@@ -111,6 +114,7 @@ impl Task {
         // being dropped at shutdown.
         let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(future)));
         self.scheduler.release(self.key);
+        // ANCHOR_END: exercise-02a-complete
     }
     // ANCHOR_END: complete
 }
@@ -125,9 +129,11 @@ impl Wake for Task {
     /// does nothing if it is already queued or complete. So a task is never
     /// in the queue twice, however many times it is woken.
     fn wake_by_ref(self: &Arc<Self>) {
+        // ANCHOR: exercise-02a-wake queue the task only if its state says so
         if self.state.wake() {
             self.scheduler.schedule(self.clone());
         }
+        // ANCHOR_END: exercise-02a-wake
     }
 }
 // ANCHOR_END: wake

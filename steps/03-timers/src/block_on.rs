@@ -45,6 +45,7 @@ impl Signal {
     // ANCHOR: wait_until
     /// Like `wait`, but returns at `deadline` if the flag is still down.
     pub(crate) fn wait_until(&self, deadline: Instant) {
+        // ANCHOR: exercise-03-wait-until like wait, but give up at the deadline
         let mut notified = self.notified.lock();
         while !*notified {
             if self.condvar.wait_until(&mut notified, deadline).timed_out() {
@@ -52,6 +53,7 @@ impl Signal {
             }
         }
         *notified = false;
+        // ANCHOR_END: exercise-03-wait-until
     }
     // ANCHOR_END: wait_until
 
@@ -123,6 +125,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut cx = Context::from_waker(&waker);
 
     // ANCHOR: block_on_loop
+    // ANCHOR: exercise-03-block-on as in stage 2, and fire due timers on every turn; sleep until the next deadline at most
     loop {
         if main_waker.woken.swap(false, Ordering::AcqRel)
             && let Poll::Ready(output) = future.as_mut().poll(&mut cx)
@@ -145,6 +148,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
             }
         }
     }
+    // ANCHOR_END: exercise-03-block-on
     // ANCHOR_END: block_on_loop
 }
 

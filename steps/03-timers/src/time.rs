@@ -51,6 +51,7 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // ANCHOR: exercise-03-sleep-poll Ready when the deadline has passed; else keep one timer entry, with this poll's waker
         if Instant::now() >= self.deadline {
             self.deregister();
             return Poll::Ready(());
@@ -70,6 +71,7 @@ impl Future for Sleep {
         let key = executor.add_timer(self.deadline, cx.waker().clone());
         self.entry = Some((executor, key));
         Poll::Pending
+        // ANCHOR_END: exercise-03-sleep-poll
     }
 }
 // ANCHOR_END: sleep_future
@@ -86,9 +88,11 @@ impl std::fmt::Debug for Sleep {
 // ANCHOR: sleep_drop
 impl Sleep {
     fn deregister(&mut self) {
+        // ANCHOR: exercise-03-deregister remove the entry, if any
         if let Some((executor, key)) = self.entry.take() {
             executor.remove_timer(key);
         }
+        // ANCHOR_END: exercise-03-deregister
     }
 }
 

@@ -28,15 +28,18 @@ pub(crate) struct TimerQueue {
 impl TimerQueue {
     /// Adds a timer; returns the key that finds it again.
     pub(crate) fn insert(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
+        // ANCHOR: exercise-03-insert a new entry in the slab and in the deadline order; its key back
         let key = (deadline, self.next_id);
         self.next_id += 1;
         self.entries.insert(key, waker);
         key
+        // ANCHOR_END: exercise-03-insert
     }
 
     /// Replaces the waker of a timer that is still pending, so that the
     /// latest poll's waker is the one woken. Returns `false` if it fired.
     pub(crate) fn update(&mut self, key: TimerKey, waker: &Waker) -> bool {
+        // ANCHOR: exercise-03-update replace the waker of a pending entry; false if it has fired
         match self.entries.get_mut(&key) {
             Some(stored) => {
                 if !stored.will_wake(waker) {
@@ -46,23 +49,29 @@ impl TimerQueue {
             }
             None => false,
         }
+        // ANCHOR_END: exercise-03-update
     }
 
     /// Removes a timer if it is still there.
     pub(crate) fn remove(&mut self, key: TimerKey) {
+        // ANCHOR: exercise-03-remove forget the entry, from both places
         self.entries.remove(&key);
+        // ANCHOR_END: exercise-03-remove
     }
 
     /// The earliest deadline, if any timer is pending.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        // ANCHOR: exercise-03-next-deadline the earliest pending deadline
         self.entries
             .first_key_value()
             .map(|(&(deadline, _), _)| deadline)
+        // ANCHOR_END: exercise-03-next-deadline
     }
 
     /// Removes every timer whose deadline is not after `now`, and returns
     /// their wakers, earliest first, for the caller to wake.
     pub(crate) fn take_expired(&mut self, now: Instant) -> Vec<Waker> {
+        // ANCHOR: exercise-03-take-expired remove every entry due at now, in deadline order, and return their wakers
         let mut expired = Vec::new();
         while let Some(entry) = self.entries.first_entry() {
             if entry.key().0 > now {
@@ -71,6 +80,7 @@ impl TimerQueue {
             expired.push(entry.remove());
         }
         expired
+        // ANCHOR_END: exercise-03-take-expired
     }
 
     /// How many timers are pending.

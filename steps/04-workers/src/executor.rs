@@ -42,6 +42,7 @@ use crate::idle::Idle;
 use crate::join::{self, JoinHandle};
 use crate::task::{Schedule, Task};
 use crate::timer_queue::TimerQueue;
+use crate::trace::{self, Event, Queue};
 
 // ANCHOR: executor
 /// A multi-threaded executor: worker threads take tasks from one shared
@@ -170,7 +171,7 @@ impl Executor {
             completer.complete(result);
         };
 
-        let mut state = self.state.lock();
+        let mut state = trace::lock(&self.state);
         if state.shut_down {
             // Too late to run: dropping the future drops the completer,
             // which resolves the handle as cancelled.
@@ -181,6 +182,7 @@ impl Executor {
         let entry = state.tasks.vacant_entry();
         let task = Arc::new(Task::new(entry.key(), Box::pin(future), self.clone()));
         entry.insert(task.clone());
+        trace::record(Event::Spawn(trace::task_id(&task), Queue::Shared));
         state.ready_queue.push_back(task);
         self.wake_one_worker(&mut state);
         handle
@@ -195,9 +197,11 @@ impl Executor {
     /// It is called with the lock held, and a worker checks the queue and
     /// parks under that same lock, so the wake cannot fall between the two.
     fn wake_one_worker(&self, state: &mut State) {
+        // ANCHOR: exercise-04-wake-one a queued task needs a worker: wake an idle one, or else the timekeeper
         if !state.idle_workers.notify_one(&self.workers_condvar) {
             self.wake_timekeeper(state);
         }
+        // ANCHOR_END: exercise-04-wake-one
     }
     // ANCHOR_END: wake_one_worker
 }
@@ -209,12 +213,15 @@ impl Schedule for Executor {
     // ANCHOR: schedule_task
     /// Puts a woken task at the back of the ready queue.
     fn schedule(&self, task: Arc<Task>) {
-        let mut state = self.state.lock();
+        // ANCHOR: exercise-04-schedule push on the shared queue (not after shutdown) and wake one worker
+        let mut state = trace::lock(&self.state);
         if state.shut_down {
             return; // its future is being dropped; there is nothing to run
         }
+        trace::record(Event::Wake(trace::task_id(&task), Queue::Shared));
         state.ready_queue.push_back(task);
         self.wake_one_worker(&mut state);
+        // ANCHOR_END: exercise-04-schedule
     }
     // ANCHOR_END: schedule_task
     // ANCHOR_END: schedule
@@ -223,7 +230,7 @@ impl Schedule for Executor {
     /// Forgets a task that has completed. A key that names no task (taken
     /// at shutdown) changes nothing.
     fn release(&self, key: usize) {
-        self.state.lock().tasks.try_remove(key);
+        trace::lock(&self.state).tasks.try_remove(key);
     }
     // ANCHOR_END: remove
 }

@@ -26,6 +26,7 @@ impl Idle {
     /// `guard` holds, until it is notified. Spurious wake-ups return too:
     /// callers look for work again either way.
     pub(crate) fn wait<S: AsMut<Idle>>(condvar: &Condvar, guard: &mut MutexGuard<'_, S>) {
+        // ANCHOR: exercise-04-idle-wait count yourself waiting, sleep until notified, under the state's lock
         guard.as_mut().waiting += 1;
         condvar.wait(guard);
         // Woken by a notification, or spuriously: either way this thread
@@ -36,11 +37,13 @@ impl Idle {
         } else {
             idle.waiting -= 1;
         }
+        // ANCHOR_END: exercise-04-idle-wait
     }
 
     /// Wakes one waiting thread that no notification has picked yet.
     /// Returns `false` if there is none.
     pub(crate) fn notify_one(&mut self, condvar: &Condvar) -> bool {
+        // ANCHOR: exercise-04-idle-notify wake one waiting worker, once: a notification already on its way is enough
         if self.waiting == 0 {
             return false;
         }
@@ -48,6 +51,7 @@ impl Idle {
         self.notified += 1;
         condvar.notify_one();
         true
+        // ANCHOR_END: exercise-04-idle-notify
     }
 }
 // ANCHOR_END: idle

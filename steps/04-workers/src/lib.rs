@@ -13,6 +13,7 @@ mod join;
 pub mod task;
 pub mod time;
 mod timer_queue;
+pub mod trace;
 
 pub use block_on::block_on;
 pub use executor::spawn;

@@ -23,6 +23,8 @@ fn outcome<T>(result: &io::Result<T>, ok: impl Fn(&T) -> String) -> String {
 }
 
 fn main() -> io::Result<()> {
+    // `--trace FILE` records what every thread does (see chapter 4).
+    let (trace, _) = runtime::trace::start_if_asked(std::env::args().skip(1).collect())?;
     reactor::set_trace(true);
 
     // ANCHOR: main
@@ -93,5 +95,5 @@ fn main() -> io::Result<()> {
     println!("Notice: every WouldBlock is followed by a wait, and the wait ends");
     println!("with an event from the OS (the reactor lines) that wakes the task,");
     println!("which then tries again. No attempt is made without a reason.");
-    Ok(())
+    runtime::trace::write_if_asked(trace)
 }

@@ -22,6 +22,8 @@ use mio::{Events, Interest, Poll, Registry, Token};
 use parking_lot::Mutex;
 use slab::Slab;
 
+use crate::trace::{self, Event};
+
 // ANCHOR: wake_token
 /// The token of the reactor's own `mio::Waker`. No registration gets it:
 /// registration tokens keep their slab index below `MAX_SOURCES`.
@@ -40,11 +42,15 @@ const MAX_SOURCES: usize = 1 << INDEX_BITS;
 /// may still be on its way from the OS; its generation no longer matches,
 /// so it can never reach the new source (lesson #11).
 fn token(index: usize, generation: usize) -> Token {
+    // ANCHOR: exercise-05a-token a token is a slab index and a generation, packed in one usize
     Token((generation << INDEX_BITS) | index)
+    // ANCHOR_END: exercise-05a-token
 }
 
 fn slab_index(token: Token) -> usize {
+    // ANCHOR: exercise-05a-slab-index the slab index part of a token
     token.0 & (MAX_SOURCES - 1)
+    // ANCHOR_END: exercise-05a-slab-index
 }
 // ANCHOR_END: token
 
@@ -109,6 +115,7 @@ impl Reactor {
         &self,
         source: &mut impl mio::event::Source,
     ) -> io::Result<Arc<ScheduledIo>> {
+        // ANCHOR: exercise-05a-register a ScheduledIo in a slab slot under a fresh token, and the source registered with mio for both directions
         let mut sources = self.sources.lock();
         if sources.slab.len() >= MAX_SOURCES {
             return Err(io::Error::other(
@@ -124,6 +131,7 @@ impl Reactor {
             .register(source, token, Interest::READABLE | Interest::WRITABLE)?;
         entry.insert(io.clone());
         Ok(io)
+        // ANCHOR_END: exercise-05a-register
     }
 
     /// Removes `source` from the OS queue and forgets its slot.
@@ -132,6 +140,7 @@ impl Reactor {
         source: &mut impl mio::event::Source,
         io: &ScheduledIo,
     ) -> io::Result<()> {
+        // ANCHOR: exercise-05a-deregister deregister from mio, then free the slot
         let result = self.registry.deregister(source);
         let mut sources = self.sources.lock();
         let index = slab_index(io.token());
@@ -143,6 +152,7 @@ impl Reactor {
             sources.slab.remove(index);
         }
         result
+        // ANCHOR_END: exercise-05a-deregister
     }
     // ANCHOR_END: register
 
@@ -164,6 +174,7 @@ impl Reactor {
     }
 
     fn poll_locked(&self, guard: &mut (Poll, Events), timeout: Option<Duration>) {
+        // ANCHOR: exercise-05a-poll-locked wait in mio's poll (an interrupted wait is a short wait), then hand each event to its ScheduledIo and wake its wakers outside the locks
         let (poll, events) = guard;
         match poll.poll(events, timeout) {
             Ok(()) => {}
@@ -171,6 +182,9 @@ impl Reactor {
             // loop simply waits again (lesson #10).
             Err(error) if error.kind() == io::ErrorKind::Interrupted => return,
             Err(error) => panic!("the reactor's OS poll failed: {error}"),
+        }
+        if !events.is_empty() {
+            trace::record(Event::ReactorTurn(events.iter().count()));
         }
         let mut wake_seen = false;
         for event in events.iter() {
@@ -201,6 +215,7 @@ impl Reactor {
         if wake_seen && timeout == Some(Duration::ZERO) {
             self.wake();
         }
+        // ANCHOR_END: exercise-05a-poll-locked
     }
     // ANCHOR_END: poll
 
@@ -208,21 +223,25 @@ impl Reactor {
     /// The registration an event's token names: the same slot *and* the
     /// same generation, or none.
     fn lookup(&self, token: Token) -> Option<Arc<ScheduledIo>> {
+        // ANCHOR: exercise-05a-lookup the ScheduledIo of a token, only if its generation still matches
         let sources = self.sources.lock();
         sources
             .slab
             .get(slab_index(token))
             .filter(|io| io.token() == token)
             .cloned()
+        // ANCHOR_END: exercise-05a-lookup
     }
     // ANCHOR_END: lookup
 
     // ANCHOR: wake
     /// Makes a worker waiting in [`poll`](Reactor::poll) return.
     pub(crate) fn wake(&self) {
+        // ANCHOR: exercise-05a-wake interrupt the poll through the mio::Waker
         if let Err(error) = self.waker.wake() {
             panic!("failed to interrupt the reactor's OS poll: {error}");
         }
+        // ANCHOR_END: exercise-05a-wake
     }
     // ANCHOR_END: wake
 

@@ -24,6 +24,7 @@ async fn each_address<T, F>(
 where
     F: Future<Output = io::Result<T>>,
 {
+    // ANCHOR: exercise-06-each-address try each address the name resolves to, in turn; the last error if none works
     let mut last_error = None;
     for address in addr.to_socket_addrs()? {
         match f(address).await {
@@ -37,5 +38,6 @@ where
             "the address resolved to nothing",
         )
     }))
+    // ANCHOR_END: exercise-06-each-address
 }
 // ANCHOR_END: each_address

@@ -45,6 +45,7 @@ use crate::join::{self, JoinHandle};
 use crate::reactor::Reactor;
 use crate::task::{Schedule, Task};
 use crate::timer_queue::TimerQueue;
+use crate::trace::{self, Event, Queue};
 
 // ANCHOR: executor
 /// A multi-threaded executor: worker threads take tasks from one shared
@@ -188,7 +189,7 @@ impl Executor {
             completer.complete(result);
         };
 
-        let mut state = self.state.lock();
+        let mut state = trace::lock(&self.state);
         if state.shut_down {
             // Too late to run: dropping the future drops the completer,
             // which resolves the handle as cancelled.
@@ -199,6 +200,7 @@ impl Executor {
         let entry = state.tasks.vacant_entry();
         let task = Arc::new(Task::new(entry.key(), Box::pin(future), self.clone()));
         entry.insert(task.clone());
+        trace::record(Event::Spawn(trace::task_id(&task), Queue::Shared));
         state.ready_queue.push_back(task);
         self.wake_one_worker(&mut state);
         handle
@@ -227,10 +229,11 @@ impl Schedule for Executor {
     // ANCHOR: schedule_fn
     /// Puts a woken task at the back of the ready queue.
     fn schedule(&self, task: Arc<Task>) {
-        let mut state = self.state.lock();
+        let mut state = trace::lock(&self.state);
         if state.shut_down {
             return; // its future is being dropped; there is nothing to run
         }
+        trace::record(Event::Wake(trace::task_id(&task), Queue::Shared));
         state.ready_queue.push_back(task);
         self.wake_one_worker(&mut state);
     }
@@ -241,7 +244,7 @@ impl Schedule for Executor {
     /// Forgets a task that has completed. A key that names no task (taken
     /// at shutdown) changes nothing.
     fn release(&self, key: usize) {
-        self.state.lock().tasks.try_remove(key);
+        trace::lock(&self.state).tasks.try_remove(key);
     }
     // ANCHOR_END: remove
 }

@@ -74,7 +74,8 @@ async fn client(
 
 // ANCHOR: main
 fn main() -> io::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `--trace FILE` records what every thread does (see chapter 4).
+    let (trace, args) = runtime::trace::start_if_asked(std::env::args().skip(1).collect())?;
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] => demo(),
         ["serve", address] => block_on(async {
@@ -86,10 +87,13 @@ fn main() -> io::Result<()> {
             serve(listener).await
         }),
         _ => {
-            eprintln!("usage: step-06 [serve ADDRESS]   e.g. step-06 serve 127.0.0.1:7000");
+            eprintln!(
+                "usage: step-07 [--trace FILE]   or   step-07 serve ADDRESS   e.g. step-07 serve 127.0.0.1:7000"
+            );
             std::process::exit(2);
         }
-    }
+    }?;
+    runtime::trace::write_if_asked(trace)
 }
 // ANCHOR_END: main
 

@@ -17,6 +17,7 @@ pub mod task;
 mod test_util;
 pub mod time;
 mod timer_queue;
+pub mod trace;
 
 pub use block_on::block_on;
 pub use executor::spawn;

@@ -46,6 +46,7 @@ use crate::join::{self, JoinHandle};
 use crate::reactor::Reactor;
 use crate::task::{Schedule, Task};
 use crate::timer_queue::TimerQueue;
+use crate::trace::{self, Event, Queue};
 
 // ANCHOR: executor
 /// A multi-threaded executor: each worker thread has a ready queue of its
@@ -250,15 +251,19 @@ impl Schedule for Executor {
         if self.is_shut_down() {
             return; // its future is being dropped; there is nothing to run
         }
+        let id = trace::task_id(&task);
         let mut task = Some(task);
         worker::push_local(self, &mut task);
         if let Some(task) = task {
+            trace::record(Event::Wake(id, Queue::Injector));
             self.injector.push(task);
             if self.is_shut_down() {
                 // Shut down meanwhile: the queue was drained already, and
                 // a task left in it would keep this executor alive.
                 while !matches!(self.injector.steal(), Steal::Empty) {}
             }
+        } else {
+            trace::record(Event::Wake(id, Queue::Local));
         }
         // The push above, then this read: a worker about to park does the
         // opposite (counts itself, then looks at the queues), so one of the

@@ -21,6 +21,8 @@ use parking_lot::Mutex;
 
 use state::State;
 
+use crate::trace::{self, Event};
+
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 // ANCHOR: task
@@ -78,7 +80,9 @@ impl Task {
         // still escapes (from a destructor that runs as that future ends)
         // ends the task as if it had finished, and must not unwind through
         // the executor and take its thread down (lesson #8).
+        trace::record(Event::PollStart(trace::task_id(&self)));
         let poll = panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
+        trace::record(Event::PollEnd(trace::task_id(&self)));
         drop(future);
         match poll.unwrap_or(Poll::Ready(())) {
             Poll::Ready(()) => self.complete(),

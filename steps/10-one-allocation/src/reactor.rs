@@ -22,6 +22,8 @@ use mio::{Events, Interest, Poll, Registry, Token};
 use parking_lot::Mutex;
 use slab::Slab;
 
+use crate::trace::{self, Event};
+
 /// The token of the reactor's own `mio::Waker`. No registration gets it:
 /// registration tokens keep their slab index below `MAX_SOURCES`.
 const WAKE_TOKEN: Token = Token(usize::MAX);
@@ -174,6 +176,9 @@ impl Reactor {
             // loop simply waits again (lesson #10).
             Err(error) if error.kind() == io::ErrorKind::Interrupted => return false,
             Err(error) => panic!("the reactor's OS poll failed: {error}"),
+        }
+        if !events.is_empty() {
+            trace::record(Event::ReactorTurn(events.iter().count()));
         }
         let mut wake_seen = false;
         for event in events.iter() {

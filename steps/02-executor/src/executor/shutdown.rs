@@ -15,11 +15,14 @@ impl Executor {
 
     /// Sets `shut_down`: from then on nothing is queued or spawned.
     fn begin_shutdown(&self) {
+        // ANCHOR: exercise-02b-begin-shutdown from now on nothing is queued or spawned
         self.state.lock().shut_down = true;
+        // ANCHOR_END: exercise-02b-begin-shutdown
     }
 
     /// Drops every task that has not completed.
     fn finish_shutdown(&self) {
+        // ANCHOR: exercise-02b-finish-shutdown take the queue and the task set out of the lock, then drop every task's future
         let (ready_queue, tasks) = {
             let mut state = self.state.lock();
             (
@@ -31,6 +34,7 @@ impl Executor {
         for (_, task) in tasks {
             task.drop_future();
         }
+        // ANCHOR_END: exercise-02b-finish-shutdown
     }
     // ANCHOR_END: shutdown
 }

@@ -44,6 +44,7 @@ impl State {
     /// queued by the caller.
     #[inline]
     pub(crate) fn wake(&self) -> bool {
+        // ANCHOR: exercise-02a-state-wake IDLE becomes SCHEDULED (return true: queue it), RUNNING becomes NOTIFIED, anything else stays
         let mut state = self.0.load(Ordering::Acquire);
         loop {
             let next = match state {
@@ -59,15 +60,18 @@ impl State {
                 Err(actual) => state = actual,
             }
         }
+        // ANCHOR_END: exercise-02a-state-wake
     }
 
     /// A worker popped the task and is about to poll it. Returns `false` if
     /// the task completed (was dropped) since it was queued: skip it.
     #[inline]
     pub(crate) fn start_run(&self) -> bool {
+        // ANCHOR: exercise-02a-state-start-run SCHEDULED becomes RUNNING, or return false
         self.0
             .compare_exchange(SCHEDULED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
+        // ANCHOR_END: exercise-02a-state-start-run
     }
 
     /// The poll returned `Pending`. Returns `true` if a wake came during
@@ -75,6 +79,7 @@ impl State {
     /// Dropping that wake is lesson #1's bug.
     #[inline]
     pub(crate) fn end_run_pending(&self) -> bool {
+        // ANCHOR: exercise-02a-state-end-run RUNNING back to IDLE; a NOTIFIED task becomes SCHEDULED and the caller queues it
         match self
             .0
             .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
@@ -88,6 +93,7 @@ impl State {
                 true
             }
         }
+        // ANCHOR_END: exercise-02a-state-end-run
     }
 
     /// The task completed, or its future was dropped. Returns `false` if it
@@ -100,11 +106,13 @@ impl State {
     /// meet. A wake that comes in between changes nothing either way.
     #[inline]
     pub(crate) fn complete(&self) -> bool {
+        // ANCHOR: exercise-02a-state-complete COMPLETE once: true only the first time
         if self.0.load(Ordering::Acquire) == COMPLETE {
             return false;
         }
         self.0.store(COMPLETE, Ordering::Release);
         true
+        // ANCHOR_END: exercise-02a-state-complete
     }
     // ANCHOR_END: transitions
 }

@@ -27,12 +27,14 @@ impl Future for YieldNow {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // ANCHOR: exercise-02c-yield-now the first poll wakes its own waker and returns Pending; the second is Ready
         if self.yielded {
             return Poll::Ready(());
         }
         self.yielded = true;
         cx.waker().wake_by_ref();
         Poll::Pending
+        // ANCHOR_END: exercise-02c-yield-now
     }
 }
 // ANCHOR_END: yield_now

@@ -29,10 +29,12 @@ impl Executor {
     /// Sets `shut_down` and wakes every worker, so that each leaves its
     /// loop.
     fn begin_shutdown(&self) {
+        // ANCHOR: exercise-04-begin-shutdown set the flag and wake every worker, the timekeeper too, so each leaves its loop
         let mut state = self.state.lock();
         state.shut_down = true;
         self.workers_condvar.notify_all();
         self.wake_timekeeper(&mut state);
+        // ANCHOR_END: exercise-04-begin-shutdown
     }
 
     /// Once the workers are gone: drops every task that has not completed.

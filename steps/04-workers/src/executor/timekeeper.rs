@@ -12,6 +12,7 @@ use parking_lot::MutexGuard;
 
 use super::{Executor, State};
 use crate::timer_queue::TimerKey;
+use crate::trace::{self, Event, Park};
 
 impl Executor {
     // ANCHOR: park_timekeeper
@@ -19,13 +20,16 @@ impl Executor {
     /// deadline arrives, or the earliest deadline passes. Then fires the
     /// timers that are due.
     pub(super) fn park_timekeeper(&self, state: &mut MutexGuard<'_, State>) {
+        // ANCHOR: exercise-04-park-timekeeper one idle worker waits until the next deadline, or until woken
         state.timekeeper_parked = true;
+        trace::record(Event::Park(Park::Timekeeper));
         match self.next_deadline() {
             Some(deadline) => {
                 self.timekeeper_condvar.wait_until(state, deadline);
             }
             None => self.timekeeper_condvar.wait(state),
         }
+        trace::record(Event::Unpark);
         state.timekeeper_parked = false;
         // Leaving the role: if other workers are parked, one of them takes
         // it over, or no one would wait for the next deadline while this
@@ -34,15 +38,18 @@ impl Executor {
         state.idle_workers.notify_one(&self.workers_condvar);
         // Waking tasks takes the state lock: fire the timers without it.
         MutexGuard::unlocked(state, || self.fire_expired_timers());
+        // ANCHOR_END: exercise-04-park-timekeeper
     }
     // ANCHOR_END: park_timekeeper
 
     // ANCHOR: wake_timekeeper
     /// Wakes the timekeeper, if one is parked.
     pub(super) fn wake_timekeeper(&self, state: &mut State) {
+        // ANCHOR: exercise-04-wake-timekeeper an earlier deadline or a task for it: wake the timekeeper
         if state.timekeeper_parked {
             self.timekeeper_condvar.notify_one();
         }
+        // ANCHOR_END: exercise-04-wake-timekeeper
     }
     // ANCHOR_END: wake_timekeeper
 
@@ -53,6 +60,9 @@ impl Executor {
     /// takes the executor's lock, and a woken task may sleep again.
     pub(super) fn fire_expired_timers(&self) {
         let expired = self.timers.lock().take_expired(Instant::now());
+        if !expired.is_empty() {
+            trace::record(Event::TimersFired(expired.len()));
+        }
         for waker in expired {
             waker.wake();
         }

@@ -12,6 +12,7 @@ use parking_lot::MutexGuard;
 
 use super::{Executor, State};
 use crate::timer_queue::TimerKey;
+use crate::trace::{self, Event, Park};
 
 impl Executor {
     // ANCHOR: park_timekeeper
@@ -19,6 +20,7 @@ impl Executor {
     /// event comes, a task is queued, a new earliest deadline arrives, or
     /// the earliest deadline passes. Then fires the timers that are due.
     pub(super) fn park_timekeeper(&self, state: &mut MutexGuard<'_, State>) {
+        // ANCHOR: exercise-05d-park-timekeeper the timekeeper waits in the reactor's OS poll, without the lock, until the next deadline; then fires due timers and hands the role on
         state.timekeeper_parked = true;
         state.timekeeper_woken = false;
         let timeout = self
@@ -28,7 +30,9 @@ impl Executor {
         // `timekeeper_parked` set and interrupts the poll through the
         // reactor's `mio::Waker`, whose wake is kept until the next poll:
         // one sent before the poll begins makes it return at once.
+        trace::record(Event::Park(Park::Reactor));
         MutexGuard::unlocked(state, || self.reactor.poll(timeout));
+        trace::record(Event::Unpark);
         state.timekeeper_parked = false;
         // Leaving the role: if other workers are parked, one of them takes
         // it over, or no one would wait for the next deadline or OS event
@@ -36,16 +40,19 @@ impl Executor {
         state.idle_workers.notify_one(&self.workers_condvar);
         // Waking tasks takes the state lock: fire the timers without it.
         MutexGuard::unlocked(state, || self.fire_expired_timers());
+        // ANCHOR_END: exercise-05d-park-timekeeper
     }
     // ANCHOR_END: park_timekeeper
 
     // ANCHOR: wake_timekeeper
     /// Interrupts the timekeeper's OS poll, if it is in one.
     pub(super) fn wake_timekeeper(&self, state: &mut State) {
+        // ANCHOR: exercise-05d-wake-timekeeper interrupt the timekeeper's OS poll through the reactor's waker, once
         if state.timekeeper_parked && !state.timekeeper_woken {
             state.timekeeper_woken = true;
             self.reactor.wake();
         }
+        // ANCHOR_END: exercise-05d-wake-timekeeper
     }
     // ANCHOR_END: wake_timekeeper
 
@@ -56,6 +63,9 @@ impl Executor {
     /// takes the executor's lock, and a woken task may sleep again.
     pub(super) fn fire_expired_timers(&self) {
         let expired = self.timers.lock().take_expired(Instant::now());
+        if !expired.is_empty() {
+            trace::record(Event::TimersFired(expired.len()));
+        }
         for waker in expired {
             waker.wake();
         }

@@ -30,6 +30,7 @@ impl<S: mio::event::Source> Registered<S> {
     ///
     /// If called outside of a runtime.
     pub fn new(mut source: S) -> io::Result<Registered<S>> {
+        // ANCHOR: exercise-05c-new register the source with the current runtime's reactor
         let reactor = executor::current()
             .expect(
                 "Registered::new called outside of a runtime: call it inside block_on or a task",
@@ -42,6 +43,7 @@ impl<S: mio::event::Source> Registered<S> {
             io,
             reactor,
         })
+        // ANCHOR_END: exercise-05c-new
     }
 
     /// The source itself.
@@ -61,6 +63,7 @@ impl<S: mio::event::Source> Registered<S> {
         waiter: &mut Waiter,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        // ANCHOR: exercise-05c-poll-io try the operation first; on WouldBlock clear what you saw and wait for readiness, then try again
         loop {
             // Read the readiness *before* trying, so that clearing it below
             // cannot erase an event that came in during the attempt.
@@ -78,6 +81,7 @@ impl<S: mio::event::Source> Registered<S> {
                 result => return Poll::Ready(result),
             }
         }
+        // ANCHOR_END: exercise-05c-poll-io
     }
     // ANCHOR_END: poll_io
 
@@ -147,12 +151,14 @@ impl<S: mio::event::Source> Registered<S> {
         direction: Direction,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> io::Result<R> {
+        // ANCHOR: exercise-05c-wait-with a future that calls poll_io until it is Ready, and gives its waiter place back when dropped
         let mut place = Place {
             io: &self.io,
             direction,
             waiter: Waiter::Future(None),
         };
         std::future::poll_fn(|cx| self.poll_io(cx, direction, &mut place.waiter, &mut op)).await
+        // ANCHOR_END: exercise-05c-wait-with
     }
     // ANCHOR_END: read_with
 }
@@ -168,9 +174,11 @@ struct Place<'a> {
 
 impl Drop for Place<'_> {
     fn drop(&mut self) {
+        // ANCHOR: exercise-05c-place-drop a place still held is given back
         if let Waiter::Future(Some(key)) = self.waiter {
             self.io.remove_waiter(self.direction, key);
         }
+        // ANCHOR_END: exercise-05c-place-drop
     }
 }
 // ANCHOR_END: place
@@ -180,11 +188,13 @@ impl Drop for Place<'_> {
 /// from the slab, whose slot may then be reused under a new generation.
 impl<S: mio::event::Source> Drop for Registered<S> {
     fn drop(&mut self) {
+        // ANCHOR: exercise-05c-drop take the source out and deregister it from the reactor
         if let Some(mut source) = self.source.take() {
             // Nothing useful can be done with an error here: the source is
             // closed right after, which removes it from the OS queue anyway.
             let _ = self.reactor.deregister(&mut source, &self.io);
         }
+        // ANCHOR_END: exercise-05c-drop
     }
 }
 // ANCHOR_END: drop

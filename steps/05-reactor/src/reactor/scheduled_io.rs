@@ -113,6 +113,7 @@ impl ScheduledIo {
     /// Records an OS event; returns the wakers of the tasks it concerns,
     /// for the caller to wake. Called by the reactor only.
     pub(crate) fn set_readiness(&self, event: &mio::event::Event) -> Vec<Waker> {
+        // ANCHOR: exercise-05b-set-readiness turn the event into readiness bits and record them
         let mut bits = 0;
         if event.is_readable() {
             bits |= READABLE;
@@ -130,9 +131,11 @@ impl ScheduledIo {
             bits |= ERROR;
         }
         self.add_readiness(bits)
+        // ANCHOR_END: exercise-05b-set-readiness
     }
 
     fn add_readiness(&self, bits: usize) -> Vec<Waker> {
+        // ANCHOR: exercise-05b-add-readiness add the bits, bump the tick, and take the wakers of the directions now ready
         // Add the bits and advance the tick, in one atomic step.
         let _ = self
             .readiness
@@ -156,6 +159,7 @@ impl ScheduledIo {
             }
         }
         woken
+        // ANCHOR_END: exercise-05b-add-readiness
     }
     // ANCHOR_END: set_readiness
 
@@ -169,6 +173,7 @@ impl ScheduledIo {
         direction: Direction,
         waiter: &mut Waiter,
     ) -> Poll<ReadyEvent> {
+        // ANCHOR: exercise-05b-poll-ready ready: Ready; else store the waker in your place, then look again
         if let Some(event) = self.ready_event(direction) {
             return Poll::Ready(event);
         }
@@ -208,20 +213,25 @@ impl ScheduledIo {
             Some(event) => Poll::Ready(event),
             None => Poll::Pending,
         }
+        // ANCHOR_END: exercise-05b-poll-ready
     }
 
     fn ready_event(&self, direction: Direction) -> Option<ReadyEvent> {
+        // ANCHOR: exercise-05b-ready-event the snapshot, if it shows the direction ready
         let event = self.snapshot(direction);
         (event.ready != 0).then_some(event)
+        // ANCHOR_END: exercise-05b-ready-event
     }
 
     /// The readiness in `direction` right now, ready or not, with its tick.
     pub(crate) fn snapshot(&self, direction: Direction) -> ReadyEvent {
+        // ANCHOR: exercise-05b-snapshot the readiness of a direction and the tick it was seen at
         let current = self.readiness.load(Ordering::Acquire);
         ReadyEvent {
             tick: current >> TICK_SHIFT,
             ready: current & direction.mask(),
         }
+        // ANCHOR_END: exercise-05b-snapshot
     }
     // ANCHOR_END: wait_for_readiness
 
@@ -238,12 +248,14 @@ impl ScheduledIo {
     /// and the task would retry an operation that blocks, in a loop that
     /// never returns `Pending` (lesson #13).
     pub(crate) fn clear_readiness(&self, observed: ReadyEvent, direction: Direction) {
+        // ANCHOR: exercise-05b-clear clear only what was observed, and only if no event came in since
         let clear = observed.ready & direction.mask();
         let _ = self
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {
                 (current >> TICK_SHIFT == observed.tick).then_some(current & !clear)
             });
+        // ANCHOR_END: exercise-05b-clear
     }
     // ANCHOR_END: clear_readiness
     // ANCHOR_END: poll_ready
@@ -252,8 +264,10 @@ impl ScheduledIo {
     /// Gives back a future's place in the waiters of `direction`: the
     /// future completed or was dropped.
     pub(crate) fn remove_waiter(&self, direction: Direction, key: usize) {
+        // ANCHOR: exercise-05b-remove-waiter give the place back
         let waker = self.waiters(direction).lock().futures.try_remove(key);
         drop(waker); // outside the lock: dropping a waker runs foreign code
+        // ANCHOR_END: exercise-05b-remove-waiter
     }
     // ANCHOR_END: remove_waiter
 

@@ -7,6 +7,7 @@ use super::context;
 use super::{Executor, State};
 use crate::idle::Idle;
 use crate::task::Task;
+use crate::trace::{self, Event, Park};
 
 /// How many tasks a worker runs between two looks at the OS events.
 const EVENT_INTERVAL: u32 = 61;
@@ -69,7 +70,7 @@ impl Worker {
     /// The next task to run, parking until there is one. `None` at shutdown.
     fn next_task(&self) -> Option<Arc<Task>> {
         let executor = &*self.executor;
-        let mut state = executor.state.lock();
+        let mut state = trace::lock(&executor.state);
         loop {
             if state.shut_down {
                 return None;
@@ -80,7 +81,9 @@ impl Worker {
             if !state.timekeeper_parked {
                 executor.park_timekeeper(&mut state);
             } else {
+                trace::record(Event::Park(Park::Idle));
                 Idle::wait::<State>(&executor.workers_condvar, &mut state);
+                trace::record(Event::Unpark);
             }
         }
     }

@@ -39,6 +39,7 @@ impl TcpListener {
     ///
     /// Errors such as "address in use" come back as `io::Error`.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        // ANCHOR: exercise-06-bind bind a mio listener on the first address that works, and register it
         each_address(addr, |address| async move {
             let listener = mio::net::TcpListener::bind(address)?;
             Ok(TcpListener {
@@ -46,6 +47,7 @@ impl TcpListener {
             })
         })
         .await
+        // ANCHOR_END: exercise-06-bind
     }
 
     /// Waits for a connection and returns it with the peer's address.
@@ -53,8 +55,10 @@ impl TcpListener {
     /// It tries `accept` first and waits only on `WouldBlock`, so
     /// connections that queued up before the call are taken at once.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        // ANCHOR: exercise-06-accept one read_with: accept, and wrap the stream
         let (stream, peer) = self.io.read_with(|listener| listener.accept()).await?;
         Ok((TcpStream::from_mio(stream)?, peer))
+        // ANCHOR_END: exercise-06-accept
     }
 
     /// The local address this listener is bound to.

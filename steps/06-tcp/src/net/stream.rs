@@ -30,18 +30,22 @@ impl TcpStream {
     /// asks the OS how the attempt ended. A refused connection comes back
     /// as an `io::Error` of kind `ConnectionRefused`.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        // ANCHOR: exercise-06-connect start a non-blocking connect, then wait until writable and see whether it connected
         each_address(addr, |address| async move {
             let stream = TcpStream::from_mio(mio::net::TcpStream::connect(address)?)?;
             stream.io.write_with(connected).await?;
             Ok(stream)
         })
         .await
+        // ANCHOR_END: exercise-06-connect
     }
 
     pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        // ANCHOR: exercise-06-from-mio register the mio stream
         Ok(TcpStream {
             io: Registered::new(stream)?,
         })
+        // ANCHOR_END: exercise-06-from-mio
     }
     // ANCHOR_END: stream
 
@@ -72,6 +76,7 @@ impl TcpStream {
 /// `peer_addr` is no such call; `try_io` makes its `WouldBlock` one.
 fn connected(stream: &mio::net::TcpStream) -> io::Result<()> {
     stream.try_io(|| {
+        // ANCHOR: exercise-06-connected a pending connect has finished: its error, or a peer address
         if let Some(error) = stream.take_error()? {
             return Err(error);
         }
@@ -82,6 +87,7 @@ fn connected(stream: &mio::net::TcpStream) -> io::Result<()> {
             }
             Err(error) => Err(error),
         }
+        // ANCHOR_END: exercise-06-connected
     })
 }
 // ANCHOR_END: connected
@@ -93,7 +99,9 @@ impl AsyncRead for &TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        // ANCHOR: exercise-06-poll-read one poll_read_with around a read
         self.io.poll_read_with(cx, |mut stream| stream.read(buf))
+        // ANCHOR_END: exercise-06-poll-read
     }
 }
 
@@ -103,7 +111,9 @@ impl AsyncWrite for &TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        // ANCHOR: exercise-06-poll-write one poll_write_with around a write
         self.io.poll_write_with(cx, |mut stream| stream.write(buf))
+        // ANCHOR_END: exercise-06-poll-write
     }
 
     /// Nothing to flush: every write goes straight to the OS.
@@ -115,7 +125,9 @@ impl AsyncWrite for &TcpStream {
     /// Shuts down the write half: the peer reads end of stream, and this
     /// end can still read what the peer sends.
     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // ANCHOR: exercise-06-poll-close shut the writing half down
         Poll::Ready(self.io.get_ref().shutdown(Shutdown::Write))
+        // ANCHOR_END: exercise-06-poll-close
     }
     // ANCHOR_END: poll_close
 }

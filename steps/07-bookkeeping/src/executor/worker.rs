@@ -7,6 +7,7 @@ use super::context;
 use super::{Executor, State};
 use crate::idle::Idle;
 use crate::task::Task;
+use crate::trace::{self, Event, Park};
 
 /// How many tasks a worker runs between two rounds of bookkeeping (due
 /// timers, ready sockets). tokio's number: often enough that a due timer
@@ -47,6 +48,7 @@ impl Worker {
     /// The loop of a worker thread: fire due timers, run a task, repeat;
     /// park when there is nothing to do; return at shutdown.
     fn run(&self) {
+        // ANCHOR: exercise-07-run as in stage 6, but fire due timers and glance at the OS only every BOOKKEEPING_INTERVAL turns
         let executor = &*self.executor;
         let mut turns: u32 = 0;
         loop {
@@ -66,6 +68,7 @@ impl Worker {
                 None => return,
             }
         }
+        // ANCHOR_END: exercise-07-run
     }
     // ANCHOR_END: run_worker
 
@@ -73,7 +76,7 @@ impl Worker {
     /// The next task to run, parking until there is one. `None` at shutdown.
     fn next_task(&self) -> Option<Arc<Task>> {
         let executor = &*self.executor;
-        let mut state = executor.state.lock();
+        let mut state = trace::lock(&executor.state);
         loop {
             if state.shut_down {
                 return None;
@@ -84,7 +87,9 @@ impl Worker {
             if !state.timekeeper_parked {
                 executor.park_timekeeper(&mut state);
             } else {
+                trace::record(Event::Park(Park::Idle));
                 Idle::wait::<State>(&executor.workers_condvar, &mut state);
+                trace::record(Event::Unpark);
             }
         }
     }

@@ -11,6 +11,7 @@ use super::context;
 use super::{Executor, State};
 use crate::idle::Idle;
 use crate::task::Task;
+use crate::trace::{self, Event, Park};
 
 /// How many tasks a worker runs between two rounds of bookkeeping (due
 /// timers, ready sockets). tokio's number: often enough that a due timer
@@ -38,6 +39,7 @@ thread_local! {
 /// otherwise.
 #[inline]
 pub(super) fn push_local(executor: &Executor, task: &mut Option<Arc<Task>>) {
+    // ANCHOR: exercise-08-push-local on a worker of this runtime, push to its local queue; else leave the task to the shared one
     LOCAL.with(|local| {
         if let Some(local) = local.borrow().as_ref()
             && local.executor == executor as *const Executor as usize
@@ -45,6 +47,7 @@ pub(super) fn push_local(executor: &Executor, task: &mut Option<Arc<Task>>) {
             local.queue.push(task.take().expect("taken once"));
         }
     });
+    // ANCHOR_END: exercise-08-push-local
 }
 // ANCHOR_END: queues
 
@@ -117,6 +120,7 @@ impl Worker {
     /// The loop of a worker thread: fire due timers, run a task, repeat;
     /// park when there is nothing to do; return at shutdown.
     fn run(&self) {
+        // ANCHOR: exercise-08-run local queue first, then the shared queue, then steal; park only when there is no work anywhere
         let executor = &*self.executor;
         let mut turns: u32 = 0;
         loop {
@@ -155,18 +159,22 @@ impl Worker {
                 }
             }
         }
+        // ANCHOR_END: exercise-08-run
     }
     // ANCHOR_END: run_worker
 
     // ANCHOR: steal
     /// The next task of this worker's own queue.
     fn pop_local(&self) -> Option<Arc<Task>> {
+        // ANCHOR: exercise-08-pop-local pop this worker's own queue
         LOCAL.with(|local| local.borrow().as_ref()?.queue.pop())
+        // ANCHOR_END: exercise-08-pop-local
     }
 
     /// Takes a batch of tasks from `source` into the local queue and
     /// returns one of them.
     fn steal_from(&self, source: &impl StealSource) -> Option<Arc<Task>> {
+        // ANCHOR: exercise-08-steal-from steal a batch into the local queue, retrying while the source says Retry
         LOCAL.with(|local| {
             let local = local.borrow();
             let queue = &local.as_ref()?.queue;
@@ -178,23 +186,38 @@ impl Worker {
                 }
             }
         })
+        // ANCHOR_END: exercise-08-steal-from
     }
 
     /// Work for an idle worker: from the injector, or from another
     /// worker's queue (half of it, so the two stay busy).
     fn steal(&self) -> Option<Arc<Task>> {
+        // ANCHOR: exercise-08-steal the shared queue, then each other worker's, starting past your own
         self.steal_from(&self.executor.injector).or_else(|| {
-            self.executor
-                .stealers
-                .iter()
-                .find_map(|stealer| self.steal_from(stealer))
+            self.executor.stealers.iter().find_map(|stealer| {
+                self.steal_from(stealer)
+                    .inspect(|_| self.record_steal(stealer))
+            })
         })
+        // ANCHOR_END: exercise-08-steal
+    }
+
+    /// Records a steal from `stealer`, if a trace is being recorded: from
+    /// which worker, and how many tasks are in this worker's queue now.
+    fn record_steal(&self, stealer: &Stealer<Arc<Task>>) {
+        if trace::enabled() {
+            let stealers = &self.executor.stealers;
+            let from = stealers.iter().position(|s| std::ptr::eq(s, stealer));
+            let count = LOCAL.with(|local| local.borrow().as_ref().map_or(0, |l| l.queue.len()));
+            trace::record(Event::Steal(from.unwrap_or(0), 1 + count));
+        }
     }
     // ANCHOR_END: steal
 
     // ANCHOR: park
     /// Parks this worker until there may be work; `false` at shutdown.
     fn park(&self) -> bool {
+        // ANCHOR: exercise-08-park look again for work under the lock, then wait as an idle worker or as the timekeeper
         let executor = &*self.executor;
         let mut state = executor.state.lock();
         if executor.is_shut_down() {
@@ -210,11 +233,14 @@ impl Worker {
             if !state.timekeeper_parked {
                 executor.park_timekeeper(&mut state);
             } else {
+                trace::record(Event::Park(Park::Idle));
                 Idle::wait::<State>(&executor.workers_condvar, &mut state);
+                trace::record(Event::Unpark);
             }
         }
         executor.sleepers.fetch_sub(1, Ordering::SeqCst);
         !executor.is_shut_down()
+        // ANCHOR_END: exercise-08-park
     }
     // ANCHOR_END: park
 }
@@ -223,6 +249,8 @@ impl Worker {
 impl Executor {
     /// Whether any queue holds a task.
     fn has_work(&self) -> bool {
+        // ANCHOR: exercise-08-has-work is any queue, local or shared, not empty
         !self.injector.is_empty() || self.stealers.iter().any(|stealer| !stealer.is_empty())
+        // ANCHOR_END: exercise-08-has-work
     }
 }

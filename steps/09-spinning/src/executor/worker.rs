@@ -12,6 +12,7 @@ use super::context;
 use super::{Executor, State};
 use crate::idle::Idle;
 use crate::task::Task;
+use crate::trace::{self, Event, Park};
 
 /// How many tasks a worker runs between two rounds of bookkeeping (due
 /// timers, ready sockets). tokio's number: often enough that a due timer
@@ -200,11 +201,22 @@ impl Worker {
     /// worker's queue (half of it, so the two stay busy).
     fn steal(&self) -> Option<Arc<Task>> {
         self.steal_from(&self.executor.injector).or_else(|| {
-            self.executor
-                .stealers
-                .iter()
-                .find_map(|stealer| self.steal_from(stealer))
+            self.executor.stealers.iter().find_map(|stealer| {
+                self.steal_from(stealer)
+                    .inspect(|_| self.record_steal(stealer))
+            })
         })
+    }
+
+    /// Records a steal from `stealer`, if a trace is being recorded: from
+    /// which worker, and how many tasks are in this worker's queue now.
+    fn record_steal(&self, stealer: &Stealer<Arc<Task>>) {
+        if trace::enabled() {
+            let stealers = &self.executor.stealers;
+            let from = stealers.iter().position(|s| std::ptr::eq(s, stealer));
+            let count = LOCAL.with(|local| local.borrow().as_ref().map_or(0, |l| l.queue.len()));
+            trace::record(Event::Steal(from.unwrap_or(0), 1 + count));
+        }
     }
 
     // ANCHOR: spin
@@ -212,26 +224,32 @@ impl Worker {
     /// `SPIN_TIME`: in the queues, and in the OS's events, whose wakes land
     /// in this worker's queue. Returns whether it found some.
     fn spin(&self) -> bool {
+        // ANCHOR: exercise-09-spin a few rounds of looking for work (and glancing at the OS) before parking
         // An idle worker keeps the time, as the timekeeper does: workers
         // that keep finding work in their spins may not park for a long
         // while, and the next bookkeeping turn may be 61 spins away.
         self.executor.fire_expired_timers();
         let start = Instant::now();
+        trace::record(Event::SpinStart);
         loop {
             self.poll_now();
             if self.executor.has_work() {
+                trace::record(Event::SpinEnd(true));
                 return true;
             }
             if self.executor.is_shut_down() || start.elapsed() >= SPIN_TIME {
+                trace::record(Event::SpinEnd(false));
                 return false;
             }
             std::hint::spin_loop();
         }
+        // ANCHOR_END: exercise-09-spin
     }
 
     /// Dispatches the OS events that are ready now, unless the timekeeper
     /// is in the OS poll (it dispatches them).
     fn poll_now(&self) {
+        // ANCHOR: exercise-09-poll-now if no worker waits in the OS, look at its events without waiting
         if self.executor.reactor.poll_now() {
             // This glance read the wake meant for the timekeeper. If one is
             // parked (or about to be: it is counted under the lock before it
@@ -243,6 +261,7 @@ impl Worker {
                 self.executor.reactor.wake();
             }
         }
+        // ANCHOR_END: exercise-09-poll-now
     }
     // ANCHOR_END: spin
     // ANCHOR_END: steal
@@ -265,7 +284,9 @@ impl Worker {
             if !state.timekeeper_parked {
                 executor.park_timekeeper(&mut state);
             } else {
+                trace::record(Event::Park(Park::Idle));
                 Idle::wait::<State>(&executor.workers_condvar, &mut state);
+                trace::record(Event::Unpark);
             }
         }
         executor.sleepers.fetch_sub(1, Ordering::SeqCst);

@@ -39,11 +39,13 @@ thread_local! {
 /// The part of the set of live tasks for a task this thread spawns now.
 #[inline]
 fn next_shard() -> usize {
+    // ANCHOR: exercise-10b-next-shard this thread's next part, round-robin
     NEXT_SHARD.with(|next| {
         let shard = next.get();
         next.set((shard + 1) % TASK_SHARDS);
         shard
     })
+    // ANCHOR_END: exercise-10b-next-shard
 }
 // ANCHOR_END: task_shards
 
@@ -67,6 +69,7 @@ impl LiveTasks {
         shut_down: &AtomicBool,
         make: impl FnOnce(usize) -> Arc<T>,
     ) -> Result<Arc<T>, Arc<T>> {
+        // ANCHOR: exercise-10b-insert under one part's lock: refuse after shutdown (a task with no key), else a slot whose key names the part and the slot
         let shard = next_shard();
         let mut tasks = self.shards[shard].lock();
         if shut_down.load(Ordering::Acquire) {
@@ -78,6 +81,7 @@ impl LiveTasks {
         let task = make(entry.key() * TASK_SHARDS + shard);
         entry.insert(task.clone());
         Ok(task)
+        // ANCHOR_END: exercise-10b-insert
     }
 
     // ANCHOR: remove
@@ -85,20 +89,24 @@ impl LiveTasks {
     /// never added, or taken at shutdown) changes nothing.
     #[inline]
     pub(super) fn remove(&self, key: usize) {
+        // ANCHOR: exercise-10b-remove forget the task in its part, unless it has no key
         if key != NO_KEY {
             self.shards[key % TASK_SHARDS]
                 .lock()
                 .try_remove(key / TASK_SHARDS);
         }
+        // ANCHOR_END: exercise-10b-remove
     }
     // ANCHOR_END: remove
 
     /// Takes every task out of the set (shutdown).
     pub(super) fn take_all(&self) -> Vec<Arc<Task>> {
+        // ANCHOR: exercise-10b-take-all empty every part, and return the tasks
         self.shards
             .iter()
             .flat_map(|shard| std::mem::take(&mut *shard.lock()))
             .map(|(_, task)| task)
             .collect()
+        // ANCHOR_END: exercise-10b-take-all
     }
 }

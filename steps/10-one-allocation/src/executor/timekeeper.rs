@@ -12,6 +12,7 @@ use parking_lot::MutexGuard;
 
 use super::{Executor, State};
 use crate::timer_queue::TimerKey;
+use crate::trace::{self, Event, Park};
 
 impl Executor {
     // ANCHOR: park_timekeeper
@@ -28,7 +29,9 @@ impl Executor {
         // `timekeeper_parked` set and interrupts the poll through the
         // reactor's `mio::Waker`, whose wake is kept until the next poll:
         // one sent before the poll begins makes it return at once.
+        trace::record(Event::Park(Park::Reactor));
         MutexGuard::unlocked(state, || self.reactor.poll(timeout));
+        trace::record(Event::Unpark);
         state.timekeeper_parked = false;
         // Leaving the role: if other workers are parked, one of them takes
         // it over, or no one would wait for the next deadline or OS event
@@ -54,6 +57,9 @@ impl Executor {
     /// takes the executor's lock, and a woken task may sleep again.
     pub(super) fn fire_expired_timers(&self) {
         let expired = self.timers.lock().take_expired(Instant::now());
+        if !expired.is_empty() {
+            trace::record(Event::TimersFired(expired.len()));
+        }
         for waker in expired {
             waker.wake();
         }

@@ -12,6 +12,7 @@ use super::context;
 use super::{Executor, State};
 use crate::idle::Idle;
 use crate::task::Task;
+use crate::trace::{self, Event, Park};
 
 /// How many tasks a worker runs between two rounds of bookkeeping (due
 /// timers, ready sockets). tokio's number: often enough that a due timer
@@ -200,11 +201,22 @@ impl Worker {
     /// worker's queue (half of it, so the two stay busy).
     fn steal(&self) -> Option<Arc<Task>> {
         self.steal_from(&self.executor.injector).or_else(|| {
-            self.executor
-                .stealers
-                .iter()
-                .find_map(|stealer| self.steal_from(stealer))
+            self.executor.stealers.iter().find_map(|stealer| {
+                self.steal_from(stealer)
+                    .inspect(|_| self.record_steal(stealer))
+            })
         })
+    }
+
+    /// Records a steal from `stealer`, if a trace is being recorded: from
+    /// which worker, and how many tasks are in this worker's queue now.
+    fn record_steal(&self, stealer: &Stealer<Arc<Task>>) {
+        if trace::enabled() {
+            let stealers = &self.executor.stealers;
+            let from = stealers.iter().position(|s| std::ptr::eq(s, stealer));
+            let count = LOCAL.with(|local| local.borrow().as_ref().map_or(0, |l| l.queue.len()));
+            trace::record(Event::Steal(from.unwrap_or(0), 1 + count));
+        }
     }
 
     // ANCHOR: spin
@@ -217,12 +229,15 @@ impl Worker {
         // while, and the next bookkeeping turn may be 61 spins away.
         self.executor.fire_expired_timers();
         let start = Instant::now();
+        trace::record(Event::SpinStart);
         loop {
             self.poll_now();
             if self.executor.has_work() {
+                trace::record(Event::SpinEnd(true));
                 return true;
             }
             if self.executor.is_shut_down() || start.elapsed() >= SPIN_TIME {
+                trace::record(Event::SpinEnd(false));
                 return false;
             }
             std::hint::spin_loop();
@@ -265,7 +280,9 @@ impl Worker {
             if !state.timekeeper_parked {
                 executor.park_timekeeper(&mut state);
             } else {
+                trace::record(Event::Park(Park::Idle));
                 Idle::wait::<State>(&executor.workers_condvar, &mut state);
+                trace::record(Event::Unpark);
             }
         }
         executor.sleepers.fetch_sub(1, Ordering::SeqCst);

@@ -13,6 +13,7 @@ use super::pinned::PinnedFuture;
 use super::state::State;
 use super::{Runnable, Schedule};
 use crate::join::{self, JoinError, JoinTarget, Slot};
+use crate::trace::{self, Event};
 
 // ANCHOR: task_cell
 /// A spawned future and everything it takes to schedule it and hand its
@@ -54,6 +55,7 @@ where
     /// it lies, `result` goes to the handle, and the task leaves the set of
     /// live tasks. Only the first call does anything.
     fn complete(&self, result: Result<F::Output, JoinError>) {
+        // ANCHOR: exercise-10a-complete the first call only: drop the future in place, store the result for the handle, wake it, leave the live set
         if !self.state.complete() {
             return;
         }
@@ -68,6 +70,7 @@ where
         // not take the worker down either (lesson #8).
         let _ = panic::catch_unwind(AssertUnwindSafe(|| join::finish(&self.output, result)));
         self.scheduler.release(self.key);
+        // ANCHOR_END: exercise-10a-complete
     }
     // ANCHOR_END: complete
 }
@@ -80,6 +83,7 @@ where
 {
     // ANCHOR: run
     fn run(self: Arc<Self>) {
+        // ANCHOR: exercise-10a-run start the run, poll the future in place with this cell as the waker, then complete or end the run
         if !self.state.start_run() {
             return; // completed or dropped since it was queued
         }
@@ -91,7 +95,10 @@ where
         let mut cx = Context::from_waker(&waker);
 
         // A panic in the future ends the task, not the worker (lesson #8).
-        let result = match panic::catch_unwind(AssertUnwindSafe(|| self.future.poll(&mut cx))) {
+        trace::record(Event::PollStart(trace::task_id(&self)));
+        let poll = panic::catch_unwind(AssertUnwindSafe(|| self.future.poll(&mut cx)));
+        trace::record(Event::PollEnd(trace::task_id(&self)));
+        let result = match poll {
             Ok(Poll::Ready(output)) => Ok(output),
             Err(payload) => Err(JoinError::panic(payload)),
             Ok(Poll::Pending) => {
@@ -102,11 +109,14 @@ where
             }
         };
         self.complete(result);
+        // ANCHOR_END: exercise-10a-run
     }
     // ANCHOR_END: run
 
     fn drop_future(&self) {
+        // ANCHOR: exercise-10a-drop-future shutdown: complete the task as cancelled
         self.complete(Err(JoinError::cancelled()));
+        // ANCHOR_END: exercise-10a-drop-future
     }
 }
 
@@ -136,9 +146,11 @@ where
     /// does nothing if it is already queued or complete. So a task is never
     /// in the queue twice, however many times it is woken.
     fn wake_by_ref(task: &Arc<Self>) {
+        // ANCHOR: exercise-10a-wake queue the cell if its state says so
         if task.state.wake() {
             task.scheduler.schedule(task.clone());
         }
+        // ANCHOR_END: exercise-10a-wake
     }
 }
 // ANCHOR_END: wake

@@ -40,6 +40,7 @@ impl<F: Future> PinnedFuture<F> {
     /// poll through after that.
     #[inline]
     pub(super) fn poll(&self, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // ANCHOR: exercise-10a-pinned-poll poll the future where it lies, under its lock; it never moves (the SAFETY comment says why)
         let mut slot = self.future.lock();
         let future = slot
             .as_mut()
@@ -58,12 +59,15 @@ impl<F: Future> PinnedFuture<F> {
             Self::drop_locked(&mut slot);
         }
         poll
+        // ANCHOR_END: exercise-10a-pinned-poll
     }
 
     /// Drops the future where it lies, as `Pin` requires, if it is still
     /// there.
     pub(super) fn drop_in_place(&self) {
+        // ANCHOR: exercise-10a-drop-in-place drop the future where it lies, under its lock
         Self::drop_locked(&mut self.future.lock());
+        // ANCHOR_END: exercise-10a-drop-in-place
     }
 
     /// Drops the future in `slot`, its lock held. A destructor that panics

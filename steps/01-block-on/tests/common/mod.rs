@@ -76,6 +76,25 @@ pub fn open_handles() -> usize {
     os::open_handles()
 }
 
+/// How many short connections a test may open one after the other, for
+/// `wanted`. A connection that the client closes first keeps the client's
+/// port in TIME_WAIT for a while after (30 s on macOS, 120 s on Windows),
+/// and there are about 16,000 such ports for all the test processes run in
+/// that time. Linux reuses a loopback port in TIME_WAIT at once
+/// (`tcp_tw_reuse`), and so does Wine, whose sockets are Linux's; elsewhere
+/// a test opens at most 1,000, and says so on standard error, or the tests
+/// run after it would find no port left.
+pub fn short_connections(wanted: usize) -> usize {
+    if cfg!(target_os = "linux") || os::under_wine() || wanted <= 1_000 {
+        return wanted;
+    }
+    eprintln!(
+        "1,000 short connections, not {wanted}: this system keeps a closed \
+         connection's port for a while, and has about 16,000"
+    );
+    1_000
+}
+
 /// How many connections a test may hold open at once, for `wanted`: each
 /// takes two descriptors in one process (the client's end and the
 /// server's). Raises the limit on open files to fit them where it is lower

@@ -15,25 +15,66 @@ pub const NAME: &str = "raw mio loop";
 
 const LISTENER: Token = Token(usize::MAX);
 
+/// How long a loop looks for events without sleeping before it blocks in
+/// the OS poll: the runtime's workers spin this long before they park
+/// (`SPIN_TIME` in runtime/src/executor/worker.rs). A loop that blocks at
+/// once pays a sleep and a wake-up, in the kernel, on every turn where the
+/// peer has not answered yet; on a 64 MiB stream that is a thousand times,
+/// and it made this loop slower than the runtime it is meant to be the
+/// floor of.
+const SPIN_TIME: Duration = Duration::from_micros(20);
+
+/// How long the stream's two loops look for events before they block: as
+/// long as it takes. One thread writes and one reads, and each waits for
+/// the other a thousand times in 64 MiB; a wait that ends in a sleep costs
+/// a wake-up, and then the runtime, whose two tasks can run on one worker
+/// without any thread waiting for another, beats the loop. A floor that
+/// never sleeps pays the system calls and nothing else.
+const STREAM_SPIN_TIME: Duration = Duration::MAX;
+
+/// Waits for events: looks without blocking for up to `SPIN_TIME`, then
+/// blocks. An interrupted wait (EINTR) returns with no events.
+fn wait(poll: &mut Poll, events: &mut Events) -> io::Result<()> {
+    wait_spinning(poll, events, SPIN_TIME)
+}
+
+/// Waits for events: looks without blocking for up to `spin`, then blocks.
+fn wait_spinning(poll: &mut Poll, events: &mut Events, spin: Duration) -> io::Result<()> {
+    let start = Instant::now();
+    loop {
+        let timeout = if start.elapsed() < spin {
+            Some(Duration::ZERO)
+        } else {
+            None
+        };
+        match poll.poll(events, timeout) {
+            Ok(()) if events.is_empty() && timeout.is_some() => std::hint::spin_loop(),
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// An echo server: reads what arrives, writes it back. Returns when
-/// `connections` connections have come and gone.
-fn serve_echo(listener: TcpListener, connections: usize) -> io::Result<()> {
+/// `connections` connections have come and gone. Sends on `ready` once it
+/// listens.
+fn serve_echo(
+    listener: TcpListener,
+    connections: usize,
+    ready: std::sync::mpsc::Sender<()>,
+) -> io::Result<()> {
     let mut listener = listener;
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(256);
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
+    let _ = ready.send(());
     let mut streams: HashMap<Token, (TcpStream, Vec<u8>)> = HashMap::new();
     let (mut accepted, mut closed) = (0, 0);
     let mut buf = vec![0; 64 * 1024];
     while closed < connections {
-        poll.poll(&mut events, None).or_else(|e| {
-            if e.kind() == io::ErrorKind::Interrupted {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })?;
+        wait(&mut poll, &mut events)?;
         for event in events.iter() {
             if event.token() == LISTENER {
                 loop {
@@ -89,31 +130,38 @@ fn serve_echo(listener: TcpListener, connections: usize) -> io::Result<()> {
 }
 
 /// The echo workload: `connections` clients, each `round_trips` times
-/// writing 1 KiB and reading it back, all in one client event loop.
-pub fn echo(connections: usize, round_trips: usize) -> Duration {
+/// writing 1 KiB and reading it back, all in one client event loop. Gives
+/// the time it took and the time of every round trip.
+pub fn echo(connections: usize, round_trips: usize) -> (Duration, Vec<Duration>) {
     let listener = TcpListener::bind("127.0.0.1:0".parse().expect("an address")).expect("bind");
     let address = listener.local_addr().expect("local_addr");
-    let server = thread::spawn(move || serve_echo(listener, connections));
-    let elapsed =
+    let (ready, started) = std::sync::mpsc::channel();
+    let server = thread::spawn(move || serve_echo(listener, connections, ready));
+    // The server thread runs, its poll made, before the clock starts.
+    let _ = started.recv();
+    let measured =
         echo_clients(address, connections, round_trips).expect("the mio echo clients failed");
     server
         .join()
         .expect("the mio server panicked")
         .expect("the mio server failed");
-    elapsed
+    measured
 }
 
 fn echo_clients(
     address: SocketAddr,
     connections: usize,
     round_trips: usize,
-) -> io::Result<Duration> {
+) -> io::Result<(Duration, Vec<Duration>)> {
     struct Client {
         stream: TcpStream,
         left: usize,
         written: usize,
         read: usize,
+        /// When this round's first byte was written.
+        sent: Instant,
     }
+    let mut latencies = Vec::with_capacity(connections * round_trips);
     let start = Instant::now();
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(256);
@@ -133,17 +181,12 @@ fn echo_clients(
             left: round_trips,
             written: 0,
             read: 0,
+            sent: start,
         });
     }
     let mut done = 0;
     while done < connections {
-        poll.poll(&mut events, None).or_else(|e| {
-            if e.kind() == io::ErrorKind::Interrupted {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })?;
+        wait(&mut poll, &mut events)?;
         for event in events.iter() {
             let client = &mut clients[event.token().0];
             if client.left == 0 {
@@ -152,6 +195,9 @@ fn echo_clients(
             loop {
                 // Write what is left of this round's message, then read the echo.
                 while client.written < message.len() {
+                    if client.written == 0 && client.read == 0 {
+                        client.sent = Instant::now();
+                    }
                     match client.stream.write(&message[client.written..]) {
                         Ok(n) => client.written += n,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -169,6 +215,7 @@ fn echo_clients(
                     Err(e) => return Err(e),
                 }
                 if client.read == message.len() {
+                    latencies.push(client.sent.elapsed());
                     client.left -= 1;
                     client.written = 0;
                     client.read = 0;
@@ -181,19 +228,21 @@ fn echo_clients(
             }
         }
     }
-    Ok(start.elapsed())
+    Ok((start.elapsed(), latencies))
 }
 
 /// The streaming workload: one connection, `bytes` in 64 KiB writes.
 pub fn stream(bytes: usize) -> Duration {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = listener.local_addr().expect("local_addr");
+    let (ready, started) = std::sync::mpsc::channel();
     let reader = thread::spawn(move || -> io::Result<usize> {
+        let mut poll = Poll::new()?;
+        let mut events = Events::with_capacity(16);
+        let _ = ready.send(());
         let (stream, _) = listener.accept()?;
         stream.set_nonblocking(true)?;
         let mut stream = TcpStream::from_std(stream);
-        let mut poll = Poll::new()?;
-        let mut events = Events::with_capacity(16);
         poll.registry()
             .register(&mut stream, Token(0), Interest::READABLE)?;
         let mut buf = vec![0; 64 * 1024];
@@ -203,18 +252,15 @@ pub fn stream(bytes: usize) -> Duration {
                 Ok(0) => return Ok(total),
                 Ok(n) => total += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    poll.poll(&mut events, None).or_else(|e| {
-                        if e.kind() == io::ErrorKind::Interrupted {
-                            Ok(())
-                        } else {
-                            Err(e)
-                        }
-                    })?;
+                    wait_spinning(&mut poll, &mut events, STREAM_SPIN_TIME)?;
                 }
                 Err(e) => return Err(e),
             }
         }
     });
+    // The runtimes' workers are running before their clocks start: so is
+    // this reader, with its poll made, before this clock starts.
+    let _ = started.recv();
     let start = Instant::now();
     let result = (|| -> io::Result<()> {
         let stream = std::net::TcpStream::connect(address)?;
@@ -231,13 +277,7 @@ pub fn stream(bytes: usize) -> Duration {
             match stream.write(&chunk[..n]) {
                 Ok(written) => sent += written,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    poll.poll(&mut events, None).or_else(|e| {
-                        if e.kind() == io::ErrorKind::Interrupted {
-                            Ok(())
-                        } else {
-                            Err(e)
-                        }
-                    })?;
+                    wait_spinning(&mut poll, &mut events, STREAM_SPIN_TIME)?;
                 }
                 Err(e) => return Err(e),
             }

@@ -5,6 +5,9 @@ use std::io;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::http::{HttpResult, quantile};
+use crate::memory::MemoryResult;
+use crate::scale::ScaleResult;
 use crate::workloads::WorkloadResult;
 
 /// What every other runtime is compared with.
@@ -106,8 +109,14 @@ fn output_of(program: &str, args: &[&str]) -> Option<String> {
     (output.status.success() && !text.is_empty()).then_some(text)
 }
 
-/// The results as Markdown: a summary, then a table per workload.
-pub fn table(results: &[WorkloadResult]) -> String {
+/// The results as Markdown: a summary, then a table per workload, then
+/// the HTTP tables.
+pub fn table(
+    results: &[WorkloadResult],
+    http: &[HttpResult],
+    memory: Option<&MemoryResult>,
+    scale: Option<&ScaleResult>,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Machine: {}.  ", machine());
     let _ = writeln!(
@@ -141,19 +150,27 @@ pub fn table(results: &[WorkloadResult]) -> String {
     for result in results {
         let _ = writeln!(out, "\n### {} ({})\n", result.workload, result.description);
         let floor = median_of(result, crate::mio_floor::NAME);
+        // Echo records each round trip: its quantiles get columns.
+        let quantiles = result.runs.iter().any(|run| !run.latencies.is_empty());
         let _ = write!(
             out,
             "| runtime | threads | median | min – max | vs {BASELINE} |"
         );
         let _ = writeln!(
             out,
-            "{}",
-            if floor.is_some() { " vs raw mio |" } else { "" }
+            "{}{}",
+            if floor.is_some() { " vs raw mio |" } else { "" },
+            if quantiles {
+                " round trip p50 | p99 | p99.9 |"
+            } else {
+                ""
+            }
         );
         let _ = writeln!(
             out,
-            "|---|---:|---:|---:|---:|{}",
-            if floor.is_some() { "---:|" } else { "" }
+            "|---|---:|---:|---:|---:|{}{}",
+            if floor.is_some() { "---:|" } else { "" },
+            if quantiles { "---:|---:|---:|" } else { "" }
         );
         let baseline = median_of(result, BASELINE);
         for run in &result.runs {
@@ -170,15 +187,347 @@ pub fn table(results: &[WorkloadResult]) -> String {
                 run.threads,
                 format_duration(run.median)
             );
-            match floor {
-                Some(floor) => {
-                    let _ = writeln!(out, " {:.2}x |", ratio(run.median, floor));
-                }
-                None => out.push('\n'),
+            if let Some(floor) = floor {
+                let _ = write!(out, " {:.2}x |", ratio(run.median, floor));
+            }
+            if quantiles {
+                let _ = write!(
+                    out,
+                    " {} | {} | {} |",
+                    format_duration(quantile(&run.latencies, 0.5)),
+                    format_duration(quantile(&run.latencies, 0.99)),
+                    format_duration(quantile(&run.latencies, 0.999))
+                );
+            }
+            out.push('\n');
+        }
+    }
+    http_tables(&mut out, http);
+    if let Some(memory) = memory {
+        memory_table(&mut out, memory);
+    }
+    if let Some(scale) = scale {
+        scale_table(&mut out, scale);
+    }
+    out
+}
+
+/// The heading of the scale table, which [`scale_curves`] looks for.
+const SCALE_HEADING: &str = "### scale";
+
+/// Time per item at each count: one row per workload and count, one
+/// column per runtime.
+fn scale_table(out: &mut String, scale: &ScaleResult) {
+    let _ = writeln!(
+        out,
+        "\n{SCALE_HEADING} (time per task spawned, per sleep, per connection echoing 1 KiB once, as the count grows; median of the runs, each in a fresh runtime)\n"
+    );
+    let _ = write!(out, "| workload | count |");
+    for runtime in &scale.runtimes {
+        let _ = write!(out, " {runtime} |");
+    }
+    let _ = writeln!(out, " runtime / {BASELINE} |");
+    let _ = writeln!(
+        out,
+        "|---|---:|{}---:|",
+        "---:|".repeat(scale.runtimes.len())
+    );
+    let ours = scale.runtimes.iter().position(|name| *name == "runtime");
+    let base = scale.runtimes.iter().position(|name| *name == BASELINE);
+    for (workload, count, times) in &scale.points {
+        let _ = write!(out, "| {workload} | {count} |");
+        for time in times {
+            let _ = write!(out, " {} |", format_fine(*time));
+        }
+        let vs = match (ours, base) {
+            (Some(o), Some(b)) => format!("{:.2}x", ratio(times[o], times[b])),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, " {vs} |");
+    }
+}
+
+/// A duration to nanoseconds below a microsecond: times per item are small.
+fn format_fine(d: Duration) -> String {
+    let nanos = d.as_secs_f64() * 1e9;
+    if nanos < 1_000.0 {
+        format!("{nanos:.0} ns")
+    } else if nanos < 1_000_000.0 {
+        format!("{:.2} µs", nanos / 1e3)
+    } else {
+        format_duration(d)
+    }
+}
+
+/// A duration as [`format_fine`] and [`format_duration`] write it, in
+/// nanoseconds.
+fn parse_nanos(text: &str) -> Option<f64> {
+    let (number, unit) = text.trim().split_once(' ')?;
+    let number: f64 = number.parse().ok()?;
+    let scale = match unit {
+        "ns" => 1.0,
+        "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        _ => return None,
+    };
+    Some(number * scale)
+}
+
+/// One runtime's curve: (count, nanoseconds per item) points.
+pub type Curve = Vec<(f64, f64)>;
+
+/// One curve chart's data: per workload, per runtime, (count, nanoseconds
+/// per item) points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Curves {
+    pub runtimes: Vec<String>,
+    /// (workload, for each runtime its points).
+    pub workloads: Vec<(String, Vec<Curve>)>,
+}
+
+/// The scale table of the results, read back from the Markdown.
+pub fn scale_curves(markdown: &str) -> Option<Curves> {
+    let mut lines = markdown
+        .lines()
+        .skip_while(|line| !line.starts_with(SCALE_HEADING))
+        .skip(1)
+        .skip_while(|line| !line.starts_with('|'));
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|cell| cell.trim().to_string())
+            .collect()
+    };
+    let header = cells(lines.next()?);
+    let runtimes: Vec<String> = header[2..header.len() - 1].to_vec();
+    let mut workloads: Vec<(String, Vec<Curve>)> = Vec::new();
+    for line in lines.skip(1).take_while(|line| line.starts_with('|')) {
+        let row = cells(line);
+        let count: f64 = row.get(1)?.parse().ok()?;
+        if workloads.last().is_none_or(|(name, _)| *name != row[0]) {
+            workloads.push((row[0].clone(), vec![Vec::new(); runtimes.len()]));
+        }
+        let curves = &mut workloads.last_mut()?.1;
+        for (i, curve) in curves.iter_mut().enumerate() {
+            if let Some(nanos) = row.get(2 + i).and_then(|cell| parse_nanos(cell)) {
+                curve.push((count, nanos));
             }
         }
     }
-    out
+    (!workloads.is_empty()).then_some(Curves {
+        runtimes,
+        workloads,
+    })
+}
+
+/// The scale chart as SVG: one panel per workload, side by side; the count
+/// on a logarithmic x axis, the time per item on a linear y axis from 0;
+/// one line per runtime, in the colours of the other chart, with a legend.
+/// Transparent, like the other chart: the book puts it on a light card.
+pub fn scale_chart(machine: &str, curves: &Curves) -> String {
+    const PANEL: f64 = WIDTH / 3.0;
+    const TOP: f64 = 88.0;
+    const PLOT: f64 = 190.0;
+    const LEFT: f64 = 58.0;
+    const RIGHT: f64 = 14.0;
+    let height = TOP + PLOT + 36.0;
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="scale-title" font-family="sans-serif" fill="#1a1a1a">"##
+    );
+    let _ = writeln!(
+        svg,
+        "<title id=\"scale-title\">Time per item as the count grows, for each runtime: spawning tasks, sleeping, and connections; lower is cheaper, a flat line is a cost that does not grow</title>"
+    );
+    let _ = writeln!(
+        svg,
+        r##"<text x="10" y="20" font-size="13" fill="#444">Time per item as the count grows (count on a log scale); lower is cheaper, flat is scaling well.</text>"##
+    );
+    let _ = writeln!(
+        svg,
+        r##"<text x="10" y="38" font-size="13" fill="#444">{}</text>"##,
+        escape(machine)
+    );
+    // The legend.
+    let mut x = 10.0;
+    for name in &curves.runtimes {
+        let _ = writeln!(
+            svg,
+            r##"<rect x="{x:.1}" y="50" width="14" height="4" fill="{}"/><text x="{:.1}" y="57" font-size="13">{}</text>"##,
+            bar_color(name),
+            x + 18.0,
+            escape(name)
+        );
+        x += 30.0 + 8.0 * name.len() as f64;
+    }
+    for (index, (workload, per_runtime)) in curves.workloads.iter().enumerate() {
+        let left = PANEL * index as f64 + LEFT;
+        let right = PANEL * (index + 1) as f64 - RIGHT;
+        let bottom = TOP + PLOT;
+        let points = per_runtime.iter().flatten();
+        let max_y = points.clone().map(|p| p.1).fold(0.0, f64::max) * 1.15;
+        let (min_x, max_x) = points
+            .clone()
+            .fold((f64::MAX, 0.0f64), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
+        if max_y <= 0.0 || min_x >= max_x {
+            continue;
+        }
+        let x_of = |count: f64| {
+            left + (count.ln() - min_x.ln()) / (max_x.ln() - min_x.ln()) * (right - left)
+        };
+        let y_of = |nanos: f64| bottom - nanos / max_y * PLOT;
+        let unit = match workload.as_str() {
+            "spawn" => "per task",
+            "timers" => "per sleep",
+            _ => "per connection",
+        };
+        let _ = writeln!(
+            svg,
+            r##"<text x="{:.1}" y="{:.1}" font-size="15" font-weight="bold">{}<tspan dx="6" font-weight="normal" font-size="13" fill="#444">{unit}</tspan></text>"##,
+            PANEL * index as f64 + 10.0,
+            TOP - 12.0,
+            escape(workload)
+        );
+        // The y axis: 0, half and the top, in the unit that reads best.
+        for step in 0..=2 {
+            let nanos = max_y / 1.15 * step as f64 / 2.0;
+            let y = y_of(nanos);
+            let _ = writeln!(
+                svg,
+                r##"<line x1="{left:.1}" y1="{y:.1}" x2="{right:.1}" y2="{y:.1}" stroke="{}" stroke-width="1"/>"##,
+                if step == 0 { "#222" } else { "#ccc" }
+            );
+            let _ = writeln!(
+                svg,
+                r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="end" fill="#444">{}</text>"##,
+                left - 4.0,
+                y + 4.0,
+                format_fine(Duration::from_nanos(nanos.round() as u64))
+            );
+        }
+        // The x axis: the counts measured.
+        let mut counts: Vec<f64> = points.map(|p| p.0).collect();
+        counts.sort_by(f64::total_cmp);
+        counts.dedup();
+        for count in counts {
+            let x = x_of(count);
+            let label = if count >= 1e6 {
+                format!("{}M", count / 1e6)
+            } else if count >= 1e3 {
+                format!("{}k", count / 1e3)
+            } else {
+                format!("{count}")
+            };
+            let _ = writeln!(
+                svg,
+                r##"<text x="{x:.1}" y="{:.1}" font-size="12" text-anchor="middle" fill="#444">{label}</text>"##,
+                bottom + 18.0
+            );
+        }
+        for (name, curve) in curves.runtimes.iter().zip(per_runtime) {
+            let path: Vec<String> = curve
+                .iter()
+                .map(|&(count, nanos)| format!("{:.1},{:.1}", x_of(count), y_of(nanos)))
+                .collect();
+            let _ = writeln!(
+                svg,
+                r##"<polyline points="{}" fill="none" stroke="{}" stroke-width="2.5"/>"##,
+                path.join(" "),
+                bar_color(name)
+            );
+            for point in &path {
+                let (x, y) = point.split_once(',').unwrap_or(("0", "0"));
+                let _ = writeln!(
+                    svg,
+                    r##"<circle cx="{x}" cy="{y}" r="3.5" fill="{}"/>"##,
+                    bar_color(name)
+                );
+            }
+        }
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// Resident bytes per parked task and per idle connection, and their
+/// ratios to tokio's.
+fn memory_table(out: &mut String, memory: &MemoryResult) {
+    let _ = writeln!(
+        out,
+        "\n### memory (resident bytes: {} tasks parked on a channel; {} idle connections, each a task waiting to read; each runtime in a fresh process)\n",
+        memory.sizes.tasks, memory.sizes.connections
+    );
+    let _ = writeln!(
+        out,
+        "| runtime | per parked task | task vs {BASELINE} | per idle connection | connection vs {BASELINE} |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    let baseline = memory.runs.iter().find(|run| run.runtime == BASELINE);
+    let bytes = |b: Option<f64>| {
+        b.map_or("not measured on this OS".to_string(), |b| {
+            format!("{b:.0} B")
+        })
+    };
+    let versus = |b: Option<f64>, base: Option<f64>| match (b, base) {
+        (Some(b), Some(base)) if base > 0.0 => format!("{:.2}x", b / base),
+        _ => String::new(),
+    };
+    for run in &memory.runs {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            run.runtime,
+            bytes(run.per_task),
+            versus(run.per_task, baseline.and_then(|b| b.per_task)),
+            bytes(run.per_connection),
+            versus(run.per_connection, baseline.and_then(|b| b.per_connection)),
+        );
+    }
+}
+
+/// One table per connection count: requests per second (the median of the
+/// rounds) and latency quantiles (over every round's requests). The ratio
+/// column is time per request, like the other tables' (lower is faster):
+/// tokio's requests per second divided by the runtime's.
+fn http_tables(out: &mut String, http: &[HttpResult]) {
+    for result in http {
+        let _ = writeln!(
+            out,
+            "\n### http ({} keep-alive connections, hyper, GET / from one client thread)\n",
+            result.connections
+        );
+        let _ = writeln!(
+            out,
+            "| runtime | threads | requests/s | p50 | p99 | p99.9 | vs {BASELINE} | p99 vs {BASELINE} |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        let baseline = result.runs.iter().find(|run| run.runtime == BASELINE);
+        for run in &result.runs {
+            let p99 = quantile(&run.latencies, 0.99);
+            let (vs, p99_vs) = baseline.map_or((String::new(), String::new()), |b| {
+                (
+                    format!(
+                        "{:.2}x",
+                        b.requests_per_second / run.requests_per_second.max(1e-9)
+                    ),
+                    format!("{:.2}x", ratio(p99, quantile(&b.latencies, 0.99))),
+                )
+            });
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.0} | {} | {} | {} | {vs} | {p99_vs} |",
+                run.runtime,
+                run.threads,
+                run.requests_per_second,
+                format_duration(quantile(&run.latencies, 0.5)),
+                format_duration(p99),
+                format_duration(quantile(&run.latencies, 0.999)),
+            );
+        }
+    }
 }
 
 /// Where the report goes: `book/src/bench/`.
@@ -186,19 +535,31 @@ fn book_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src/bench")
 }
 
-/// Writes `book/src/bench/results.md` and `results.svg`.
-pub fn write(results: &[WorkloadResult]) -> io::Result<()> {
+/// Writes `book/src/bench/results.md`, `results.svg` and `scale.svg`.
+pub fn write(
+    results: &[WorkloadResult],
+    http: &[HttpResult],
+    memory: Option<&MemoryResult>,
+    scale: Option<&ScaleResult>,
+) -> io::Result<()> {
     let dir = book_dir();
     std::fs::create_dir_all(&dir)?;
     let mut markdown = String::from(
         "<!-- Written by `cargo run --release -p bench -- report`; do not edit by hand. -->\n\n",
     );
-    markdown.push_str(&table(results));
+    markdown.push_str(&table(results, http, memory, scale));
     std::fs::write(dir.join("results.md"), &markdown)?;
-    std::fs::write(
-        dir.join("results.svg"),
-        chart(&machine_line(&markdown), &panels(&markdown)),
-    )
+    draw(&dir, &markdown)
+}
+
+/// Draws both charts from the results' Markdown.
+fn draw(dir: &Path, markdown: &str) -> io::Result<()> {
+    let machine = machine_line(markdown);
+    std::fs::write(dir.join("results.svg"), chart(&machine, &panels(markdown)))?;
+    if let Some(curves) = scale_curves(markdown) {
+        std::fs::write(dir.join("scale.svg"), scale_chart(&machine, &curves))?;
+    }
+    Ok(())
 }
 
 /// The `Machine: ...` line of the results, without its Markdown line break.
@@ -214,14 +575,10 @@ fn machine_line(markdown: &str) -> String {
 pub fn redraw() -> io::Result<()> {
     let dir = book_dir();
     let markdown = std::fs::read_to_string(dir.join("results.md"))?;
-    let panels = panels(&markdown);
-    if panels.is_empty() {
+    if panels(&markdown).is_empty() {
         return Err(io::Error::other("results.md has no workload tables"));
     }
-    std::fs::write(
-        dir.join("results.svg"),
-        chart(&machine_line(&markdown), &panels),
-    )
+    draw(&dir, &markdown)
 }
 
 /// One workload of the chart: its name, what it does, and each runtime's ratio to the
@@ -278,6 +635,8 @@ pub fn panels(markdown: &str) -> Vec<Panel> {
             panel.bars.push((cells[0].to_string(), ratio));
         }
     }
+    // A table without the ratio column (memory) has no bars to draw.
+    panels.retain(|panel| !panel.bars.is_empty());
     panels
 }
 
@@ -354,7 +713,7 @@ pub fn chart(machine: &str, panels: &[Panel]) -> String {
         let bars_bottom = bars_top + ROW * panel.bars.len() as f64;
         let _ = writeln!(
             svg,
-            r##"<text x="10" y="{}" font-size="15" font-weight="bold">{}<tspan font-weight="normal" font-size="13" fill="#444"> {}</tspan></text>"##,
+            r##"<text x="10" y="{}" font-size="15" font-weight="bold">{}<tspan dx="6" font-weight="normal" font-size="13" fill="#444">{}</tspan></text>"##,
             top + 26.0,
             escape(&panel.workload),
             escape(&panel.description)
@@ -449,6 +808,26 @@ mod tests {
                 ("raw mio loop".to_string(), 0.86)
             ]
         );
+    }
+
+    #[test]
+    fn scale_curves_come_from_the_scale_table() {
+        let markdown = "### scale (x)\n\n| workload | count | runtime | smol | runtime / tokio multi-thread |\n|---|---:|---:|---:|---:|\n\
+            | spawn | 10000 | 95 ns | 1.20 µs | 0.50x |\n| spawn | 100000 | 99 ns | 2.00 µs | 0.50x |\n\
+            | timers | 10000 | 1.00 ms | 3 ns | 1.00x |\n";
+        let curves = scale_curves(markdown).expect("curves");
+        assert_eq!(curves.runtimes, ["runtime", "smol"]);
+        assert_eq!(curves.workloads.len(), 2);
+        assert_eq!(
+            curves.workloads[0].1,
+            [
+                vec![(10000.0, 95.0), (100000.0, 99.0)],
+                vec![(10000.0, 1200.0), (100000.0, 2000.0)]
+            ]
+        );
+        assert_eq!(curves.workloads[1].1[0], [(10000.0, 1e6)]);
+        let svg = scale_chart("Machine: x.", &curves);
+        assert!(svg.contains("<polyline"));
     }
 
     #[test]

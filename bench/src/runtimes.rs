@@ -234,7 +234,7 @@ tokio_runtime!(TokioMultiThread, "tokio multi-thread", threads: WORKERS, {
 });
 
 /// A tokio `TcpStream` seen through the `futures::io` traits.
-pub struct TokioIo(tokio::net::TcpStream);
+pub struct TokioIo(pub tokio::net::TcpStream);
 
 impl AsyncRead for TokioIo {
     fn poll_read(

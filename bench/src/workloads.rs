@@ -29,6 +29,8 @@ pub struct Sizes {
     pub echo_connections: usize,
     pub echo_round_trips: usize,
     pub stream_bytes: usize,
+    /// Times each scheduler workload runs per sample, in one runtime.
+    pub repeats: u32,
 }
 
 impl Sizes {
@@ -43,6 +45,7 @@ impl Sizes {
         echo_connections: 50,
         echo_round_trips: 200,
         stream_bytes: 64 << 20,
+        repeats: 10,
     };
     /// Tiny sizes for CI: does everything run, and end?
     pub const SMOKE: Sizes = Sizes {
@@ -55,6 +58,7 @@ impl Sizes {
         echo_connections: 4,
         echo_round_trips: 4,
         stream_bytes: 1 << 20,
+        repeats: 1,
     };
 }
 
@@ -72,6 +76,33 @@ pub struct RuntimeResult {
     pub threads: usize,
     pub median: Duration,
     pub samples: Vec<Duration>,
+    /// Every latency the workload recorded (echo: each round trip), over
+    /// all samples, sorted; empty for the others.
+    pub latencies: Vec<Duration>,
+}
+
+/// One sample: the time one run of a workload took, and the latencies it
+/// recorded, if it records any.
+pub struct Sample {
+    pub time: Duration,
+    pub latencies: Vec<Duration>,
+}
+
+/// What a workload's future gives: nothing, or the latencies it recorded.
+pub trait Latencies {
+    fn into_latencies(self) -> Vec<Duration>;
+}
+
+impl Latencies for () {
+    fn into_latencies(self) -> Vec<Duration> {
+        Vec::new()
+    }
+}
+
+impl Latencies for Vec<Duration> {
+    fn into_latencies(self) -> Vec<Duration> {
+        self
+    }
 }
 
 // ANCHOR: yield_now
@@ -93,22 +124,33 @@ impl Future for YieldNow {
 // ANCHOR_END: yield_now
 
 // ANCHOR: measure
-/// Measures `body` inside a spawned task: runtime start-up and shutdown
-/// are left out.
-fn measure<R: Rt, F>(body: F) -> Duration
+/// Runs the workload `body` makes once to warm up, then `repeats` times
+/// timed, all as one spawned task of one runtime; gives the mean time of
+/// a timed run. A user's runtime is built once and runs for a long time,
+/// so runtime start-up and shutdown are left out, and so is the first
+/// run (threads not parked yet, caches cold).
+fn measure<R: Rt, F, W>(repeats: u32, body: F) -> Sample
 where
-    F: Future<Output = ()> + Send + 'static,
+    F: Fn() -> W + Send + 'static,
+    W: Future<Output: Latencies> + Send + 'static,
 {
     R::run(async move {
+        body().await;
+        let mut latencies = Vec::new();
         let start = Instant::now();
-        body.await;
-        start.elapsed()
+        for _ in 0..repeats {
+            latencies.extend(body().await.into_latencies());
+        }
+        Sample {
+            time: start.elapsed() / repeats,
+            latencies,
+        }
     })
 }
 // ANCHOR_END: measure
 
 /// 10,000 tasks that do nothing, spawned from one task.
-async fn spawn_many<R: Rt>(n: usize) {
+pub(crate) async fn spawn_many<R: Rt>(n: usize) {
     let (done, all_done) = oneshot::channel();
     let done = Arc::new(parking_lot_free::Once::new(done));
     let remaining = Arc::new(AtomicUsize::new(n));
@@ -185,7 +227,7 @@ async fn chained_spawn<R: Rt>(hops: usize) {
 }
 
 /// 100,000 tasks sleeping, with deadlines spread over 10 ms.
-async fn timers<R: Timers>(n: usize) {
+pub(crate) async fn timers<R: Timers>(n: usize) {
     let handles: Vec<_> = (0..n)
         .map(|i| R::spawn(R::sleep(Duration::from_micros((i % 10_000) as u64))))
         .collect();
@@ -196,7 +238,8 @@ async fn timers<R: Timers>(n: usize) {
 
 /// 50 connections to an echo server on the same runtime, each sending
 /// 1 KiB and reading it back, `round_trips` times.
-async fn echo<R: Net>(connections: usize, round_trips: usize) {
+/// Gives the time of every round trip.
+async fn echo<R: Net>(connections: usize, round_trips: usize) -> Vec<Duration> {
     let (listener, address) = R::bind().await.expect("bind");
     let listener = Arc::new(listener);
     let server = R::spawn({
@@ -223,17 +266,23 @@ async fn echo<R: Net>(connections: usize, round_trips: usize) {
                 let mut stream = R::connect(address).await.expect("connect");
                 let message = vec![7u8; 1024];
                 let mut reply = vec![0; 1024];
+                let mut latencies = Vec::with_capacity(round_trips);
                 for _ in 0..round_trips {
+                    let sent = Instant::now();
                     stream.write_all(&message).await.expect("client write");
                     stream.read_exact(&mut reply).await.expect("client read");
+                    latencies.push(sent.elapsed());
                 }
+                latencies
             })
         })
         .collect();
+    let mut latencies = Vec::with_capacity(connections * round_trips);
     for client in clients {
-        client.await;
+        latencies.extend(client.await);
     }
     server.await;
+    latencies
 }
 
 /// One connection streaming `bytes` in 64 KiB writes to a reader.
@@ -267,10 +316,10 @@ async fn stream<R: Net>(bytes: usize) {
 struct Entry {
     runtime: &'static str,
     threads: usize,
-    run: Box<dyn Fn() -> Duration>,
+    run: Box<dyn Fn() -> Sample>,
 }
 
-fn entry<R: Rt>(run: impl Fn() -> Duration + 'static) -> Entry {
+fn entry<R: Rt>(run: impl Fn() -> Sample + 'static) -> Entry {
     Entry {
         runtime: R::NAME,
         threads: R::THREADS,
@@ -279,10 +328,10 @@ fn entry<R: Rt>(run: impl Fn() -> Duration + 'static) -> Entry {
 }
 
 macro_rules! on {
-    ($workload:ident, $sizes:ident, [$($rt:ty),*], |$s:ident| $args:tt) => {
+    ($workload:ident, $sizes:ident, $repeats:expr, [$($rt:ty),*], |$s:ident| $args:tt) => {
         vec![$({
             let $s = $sizes;
-            entry::<$rt>(move || measure::<$rt, _>($workload::<$rt> $args))
+            entry::<$rt>(move || measure::<$rt, _, _>($repeats, move || $workload::<$rt> $args))
         }),*]
     };
 }
@@ -290,10 +339,11 @@ macro_rules! on {
 /// The runtimes that run the scheduler workloads: every stage with
 /// `spawn`, the runtime, tokio in both flavours, smol.
 macro_rules! on_scheduler_runtimes {
-    ($workload:ident, $sizes:ident, |$s:ident| $args:tt) => {
+    ($workload:ident, $sizes:ident, $repeats:expr, |$s:ident| $args:tt) => {
         on!(
             $workload,
             $sizes,
+            $repeats,
             [
                 Step02,
                 Step03,
@@ -316,10 +366,11 @@ macro_rules! on_scheduler_runtimes {
 
 /// The runtimes with timers: from stage 3 on.
 macro_rules! on_timer_runtimes {
-    ($workload:ident, $sizes:ident, |$s:ident| $args:tt) => {
+    ($workload:ident, $sizes:ident, $repeats:expr, |$s:ident| $args:tt) => {
         on!(
             $workload,
             $sizes,
+            $repeats,
             [
                 Step03,
                 Step04,
@@ -341,10 +392,11 @@ macro_rules! on_timer_runtimes {
 
 /// The runtimes with TCP: from stage 6 on.
 macro_rules! on_tcp_runtimes {
-    ($workload:ident, $sizes:ident, |$s:ident| $args:tt) => {
+    ($workload:ident, $sizes:ident, $repeats:expr, |$s:ident| $args:tt) => {
         on!(
             $workload,
             $sizes,
+            $repeats,
             [
                 Step06,
                 Step07,
@@ -376,31 +428,31 @@ pub fn run_all(
             "spawn_many",
             format!("{} empty tasks spawned from one task", s.spawn_many),
             true,
-            on_scheduler_runtimes!(spawn_many, s, |s| (s.spawn_many)),
+            on_scheduler_runtimes!(spawn_many, s, s.repeats, |s| (s.spawn_many)),
         ),
         (
             "yield_many",
             format!("{} tasks x {} yields", s.yield_tasks, s.yields),
             true,
-            on_scheduler_runtimes!(yield_many, s, |s| (s.yield_tasks, s.yields)),
+            on_scheduler_runtimes!(yield_many, s, s.repeats, |s| (s.yield_tasks, s.yields)),
         ),
         (
             "ping_pong",
             format!("{} ping-pongs between pairs of new tasks", s.ping_pongs),
             true,
-            on_scheduler_runtimes!(ping_pong, s, |s| (s.ping_pongs)),
+            on_scheduler_runtimes!(ping_pong, s, s.repeats, |s| (s.ping_pongs)),
         ),
         (
             "chained_spawn",
             format!("a chain of {} tasks, each spawning the next", s.chain),
             true,
-            on_scheduler_runtimes!(chained_spawn, s, |s| (s.chain)),
+            on_scheduler_runtimes!(chained_spawn, s, s.repeats, |s| (s.chain)),
         ),
         (
             "timers",
             format!("{} sleeps, deadlines spread over 10 ms", s.timers),
             false,
-            on_timer_runtimes!(timers, s, |s| (s.timers)),
+            on_timer_runtimes!(timers, s, 1, |s| (s.timers)),
         ),
         (
             "echo",
@@ -411,11 +463,15 @@ pub fn run_all(
             false,
             {
                 let mut entries =
-                    on_tcp_runtimes!(echo, s, |s| (s.echo_connections, s.echo_round_trips));
+                    on_tcp_runtimes!(echo, s, 1, |s| (s.echo_connections, s.echo_round_trips));
                 entries.push(Entry {
                     runtime: mio_floor::NAME,
                     threads: 2,
-                    run: Box::new(move || mio_floor::echo(s.echo_connections, s.echo_round_trips)),
+                    run: Box::new(move || {
+                        let (time, latencies) =
+                            mio_floor::echo(s.echo_connections, s.echo_round_trips);
+                        Sample { time, latencies }
+                    }),
                 });
                 entries
             },
@@ -425,11 +481,14 @@ pub fn run_all(
             format!("{} MiB over one connection", s.stream_bytes >> 20),
             false,
             {
-                let mut entries = on_tcp_runtimes!(stream, s, |s| (s.stream_bytes));
+                let mut entries = on_tcp_runtimes!(stream, s, 1, |s| (s.stream_bytes));
                 entries.push(Entry {
                     runtime: mio_floor::NAME,
                     threads: 2,
-                    run: Box::new(move || mio_floor::stream(s.stream_bytes)),
+                    run: Box::new(move || Sample {
+                        time: mio_floor::stream(s.stream_bytes),
+                        latencies: Vec::new(),
+                    }),
                 });
                 entries
             },
@@ -446,14 +505,17 @@ pub fn run_all(
         ));
     }
 
+    // BENCH_RUNTIME=name runs that runtime alone: for profiling.
+    let alone = std::env::var("BENCH_RUNTIME").ok();
     let mut results = Vec::new();
     // ANCHOR: rotation
-    for (workload, description, scheduler, entries) in plan {
+    for (workload, description, scheduler, mut entries) in plan {
         if !only.is_empty() && !only.iter().any(|name| name == workload) {
             continue;
         }
+        entries.retain(|entry| alone.as_deref().is_none_or(|name| name == entry.runtime));
         eprint!("{workload}: ");
-        let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); entries.len()];
+        let mut samples: Vec<Vec<Sample>> = entries.iter().map(|_| Vec::new()).collect();
         for round in 0..rounds {
             // Rotate the order, so no runtime always runs first (or last)
             // on a machine whose load changes.
@@ -467,13 +529,18 @@ pub fn run_all(
         let runs = entries
             .iter()
             .zip(samples)
-            .map(|(entry, mut samples)| {
-                samples.sort();
+            .map(|(entry, samples)| {
+                let mut times: Vec<Duration> = samples.iter().map(|s| s.time).collect();
+                times.sort();
+                let mut latencies: Vec<Duration> =
+                    samples.into_iter().flat_map(|s| s.latencies).collect();
+                latencies.sort();
                 RuntimeResult {
                     runtime: entry.runtime,
                     threads: entry.threads,
-                    median: samples[samples.len() / 2],
-                    samples,
+                    median: times[times.len() / 2],
+                    samples: times,
+                    latencies,
                 }
             })
             .collect();

@@ -4,11 +4,11 @@
 //!
 //! The stages from the workers stage on have the same recorder, always
 //! built and switched on at run time. Here it is behind the `trace` cargo
-//! feature: without it, [`record`] is an empty function that each call
+//! feature: without it, `record` is an empty function that each call
 //! site inlines to nothing, no buffer exists, and the runtime's hot path is
 //! what it would be with no recorder at all. With it, recording is still
-//! off until [`start`]; then each thread appends to a buffer of its own,
-//! with no lock, and [`write`] collects them once the runtime has shut
+//! off until `start`; then each thread appends to a buffer of its own,
+//! with no lock, and `write` collects them once the runtime has shut
 //! down.
 //!
 //! ```text

@@ -20,14 +20,70 @@ if [ -z "${CI_TMP:-}" ]; then
 fi
 
 # ci_timeout DURATION CMD...: run CMD, stopping it and everything it started after DURATION
-# (exit status 124). At a terminal, CMD stays in the foreground so that Ctrl-C reaches it
-# (then only CMD itself is stopped at the deadline, not its children).
+# (exit status 124). DURATION is a number of seconds, or minutes with `m` (20m). At a terminal,
+# CMD stays in the foreground so that Ctrl-C reaches it (then only CMD itself is stopped at the
+# deadline, not its children). GNU `timeout` does it where there is one (Linux; on macOS,
+# Homebrew's coreutils install it as `gtimeout`); elsewhere, _ci_timeout_plain.
 ci_timeout() {
-  if [ -t 0 ]; then
-    timeout --foreground "$@"
+  local timeout
+  timeout=$(command -v timeout || command -v gtimeout || true)
+  if [ -z "$timeout" ] || ! "$timeout" --version >/dev/null 2>&1; then
+    _ci_timeout_plain "$@"
+  elif [ -t 0 ]; then
+    "$timeout" --foreground "$@"
   else
-    timeout "$@"
+    "$timeout" "$@"
   fi
+}
+
+# _ci_timeout_plain DURATION CMD...: ci_timeout in plain bash, for a system without GNU
+# timeout (stock macOS): CMD runs in the background (`<&0` keeps its standard input, which
+# bash would otherwise replace with /dev/null), and a watcher sends it SIGTERM at the
+# deadline (CMD only: cargo then stops what it started).
+_ci_timeout_plain() {
+  local seconds=$1 pid watcher rc=0
+  shift
+  case $seconds in
+    *m) seconds=$((${seconds%m} * 60)) ;;
+    *s) seconds=${seconds%s} ;;
+  esac
+  "$@" <&0 &
+  pid=$!
+  (
+    sleep "$seconds" &
+    trap 'kill $! 2>/dev/null; exit 0' TERM
+    wait $!
+    kill -TERM "$pid" 2>/dev/null && echo "ci_timeout: stopped after $seconds s: $*" >&2
+  ) &
+  watcher=$!
+  wait "$pid" || rc=$?
+  if kill -0 "$watcher" 2>/dev/null; then
+    kill -TERM "$watcher" 2>/dev/null || true
+    wait "$watcher" 2>/dev/null || true
+  else
+    rc=124
+  fi
+  return "$rc"
+}
+
+# CI_EXE: the suffix of the programs cargo builds: `.exe` on Windows (Git Bash, MSYS2).
+case "$(uname -s)" in
+  MINGW* | MSYS* | CYGWIN*) CI_EXE=.exe ;;
+  *) CI_EXE= ;;
+esac
+
+# raise_open_file_limit: lift this shell's soft limit on open files to the hard limit, for
+# everything it runs. Where the hard limit is "unlimited" (macOS), which `ulimit -n` refuses,
+# to the system's per-process maximum. Prints the limit in force. The tests that need many
+# descriptors raise their own limit too; this is for the other programs.
+raise_open_file_limit() {
+  local hard
+  hard=$(ulimit -Hn)
+  if [ "$hard" = unlimited ]; then
+    hard=$(sysctl -n kern.maxfilesperproc 2>/dev/null || echo 10240)
+  fi
+  ulimit -n "$hard" 2>/dev/null || ulimit -n 10240 2>/dev/null || true
+  echo "open files: at most $(ulimit -n) (hard limit: $(ulimit -Hn))"
 }
 
 # The mdBook version the book is written for. The book's build must not change under it.
@@ -82,7 +138,7 @@ ensure_apt_package() {
   fi
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "error: '$cmd' is missing and there is no apt-get here; install the package that" \
-      "provides it (Debian/Ubuntu: $pkg), then run again" >&2
+      "provides it (Debian/Ubuntu: $pkg; macOS: brew install $pkg), then run again" >&2
     return 1
   fi
   echo "installing $pkg (for '$cmd') with apt-get"
@@ -112,6 +168,17 @@ ensure_miri() {
     rustup toolchain install nightly --profile minimal --component miri,rust-src
   fi
   cargo +nightly miri --version
+}
+
+# ensure_rust_target TARGET: add TARGET's standard library to the active toolchain, if it is
+# missing, so that `cargo clippy --target TARGET` (or a build) works.
+ensure_rust_target() {
+  if rustup target list --installed | grep -qx "$1"; then
+    echo "rust target $1: already installed"
+    return 0
+  fi
+  echo "installing the rust target $1"
+  rustup target add "$1"
 }
 
 # start_server WORKDIR PATTERN CMD [ARGS...]: runs CMD in the background (its output into

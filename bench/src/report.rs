@@ -53,22 +53,60 @@ pub fn scheduler_geomean(results: &[WorkloadResult], runtime: &str) -> Option<f6
         .then(|| (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp())
 }
 
-/// The machine, as precisely as this process can tell.
+/// The machine, as precisely as this process can tell: the CPU's model, the
+/// cores, and the system, from `/proc` on Linux, `sysctl` and `sw_vers` on
+/// macOS, the registry and `ver` on Windows.
 fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split(':').nth(1))
-                .map(|model| model.trim().to_string())
-        })
-        .unwrap_or_else(|| "an unknown CPU".into());
+    let cpu = cpu_model().unwrap_or_else(|| "an unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|release| format!("Linux {}", release.trim()))
-        .unwrap_or_else(|_| std::env::consts::OS.to_string());
-    format!("{cpu}, {cores} cores available, {kernel}")
+    let system = system_name().unwrap_or_else(|| std::env::consts::OS.to_string());
+    format!("{cpu}, {cores} cores available, {system}")
+}
+
+fn cpu_model() -> Option<String> {
+    match std::env::consts::OS {
+        "linux" => std::fs::read_to_string("/proc/cpuinfo")
+            .ok()?
+            .lines()
+            .find(|line| line.starts_with("model name"))
+            .and_then(|line| line.split(':').nth(1))
+            .map(|model| model.trim().to_string()),
+        "macos" => output_of("sysctl", &["-n", "machdep.cpu.brand_string"]),
+        "windows" => output_of(
+            "reg",
+            &[
+                "query",
+                r"HKLM\HARDWARE\DESCRIPTION\System\CentralProcessor\0",
+                "/v",
+                "ProcessorNameString",
+            ],
+        )?
+        .lines()
+        .find_map(|line| line.split("REG_SZ").nth(1))
+        .map(|model| model.trim().to_string()),
+        _ => None,
+    }
+}
+
+fn system_name() -> Option<String> {
+    match std::env::consts::OS {
+        "linux" => std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .ok()
+            .map(|release| format!("Linux {}", release.trim())),
+        "macos" => output_of("sw_vers", &["-productVersion"]).map(|v| format!("macOS {v}")),
+        "windows" => output_of("cmd", &["/c", "ver"]),
+        _ => None,
+    }
+}
+
+/// What `program` prints, trimmed; `None` if it cannot run or fails.
+fn output_of(program: &str, args: &[&str]) -> Option<String> {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    (output.status.success() && !text.is_empty()).then_some(text)
 }
 
 /// The results as Markdown: a summary, then a table per workload, then

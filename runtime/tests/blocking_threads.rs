@@ -57,11 +57,11 @@ fn blocking_threads_exit_when_idle_and_every_thread_exits_on_drop() {
         });
         started.wait();
         drop(runtime);
-        // Joined threads may linger in /proc for a moment; leaked ones stay.
-        wait_until("workers to leave /proc", || {
+        // Joined threads may stay listed for a moment; leaked ones stay for good.
+        wait_until("workers to leave the list of threads", || {
             threads_named("runtime-worker").is_empty()
         });
-        wait_until("blocking threads to leave /proc", || {
+        wait_until("blocking threads to leave the list of threads", || {
             threads_named("runtime-blockin").is_empty()
         });
         assert!(

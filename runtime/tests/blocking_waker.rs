@@ -52,7 +52,7 @@ fn a_handle_waker_that_panics_does_not_end_the_blocking_thread() {
                 std::thread::sleep(Duration::from_millis(1));
             }
             assert_eq!(futures::executor::block_on(handle).unwrap(), 7);
-            // A thread that died would leave /proc within moments; this one
+            // A thread that died would leave the list of threads within moments; this one
             // must stay, idle.
             for _ in 0..30 {
                 assert_eq!(

@@ -14,14 +14,27 @@ mod http;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Rng, watchdog};
+use common::{Rng, open_handles, watchdog};
 use runtime::Runtime;
 use runtime::net::TcpListener;
 
 const LIMIT: Duration = Duration::from_secs(120);
+
+/// The tests of one file run in parallel, in one process. The test that
+/// counts the process's open files holds this for writing, every other one
+/// for reading: a connection that another test opened or closed meanwhile
+/// would count as one of its own.
+static COUNTING: RwLock<()> = RwLock::new(());
+
+/// For a test that does not count open files: it runs beside the others,
+/// but not while they are counted.
+fn not_while_counting() -> RwLockReadGuard<'static, ()> {
+    COUNTING.read().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A runtime serving the example on a free port, with the given header
 /// timeout. Dropping the runtime stops the server.
@@ -70,20 +83,13 @@ fn get_hello(address: SocketAddr) -> Vec<u8> {
     )
 }
 
-/// How many file descriptors this process has open, where the system says.
-fn open_files() -> Option<usize> {
-    ["/proc/self/fd", "/dev/fd"]
-        .iter()
-        .find_map(|dir| std::fs::read_dir(dir).ok())
-        .map(|entries| entries.count())
-}
-
 #[test]
 fn resets_in_the_middle_of_a_request_leave_the_server_serving_and_nothing_open() {
+    let _alone = COUNTING.write().unwrap_or_else(PoisonError::into_inner);
     watchdog(LIMIT, "resets mid-request", || {
         let (_runtime, address) = server(Duration::from_secs(30));
         assert!(status_line(&get_hello(address)).contains("200"));
-        let before = open_files();
+        let before = open_handles();
         for i in 0..200 {
             let stream = TcpStream::connect(address).unwrap();
             let mut stream = socket2::Socket::from(stream);
@@ -99,23 +105,22 @@ fn resets_in_the_middle_of_a_request_leave_the_server_serving_and_nothing_open()
             drop(stream);
         }
         assert!(status_line(&get_hello(address)).contains("200"));
-        if let Some(before) = before {
-            // The server side of every reset connection is closed, soon.
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while open_files().unwrap() > before + 2 && Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(20));
-            }
-            let after = open_files().unwrap();
-            assert!(
-                after <= before + 2,
-                "{before} files open before 200 resets, {after} after"
-            );
+        // The server side of every reset connection is closed, soon.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while open_handles() > before + 2 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
         }
+        let after = open_handles();
+        assert!(
+            after <= before + 2,
+            "{before} files open before 200 resets, {after} after"
+        );
     });
 }
 
 #[test]
 fn a_client_that_shuts_down_its_sending_half_still_gets_its_answer() {
+    let _counting_waits = not_while_counting();
     watchdog(LIMIT, "half-close", || {
         let (_runtime, address) = server(Duration::from_secs(30));
         let mut stream = TcpStream::connect(address).unwrap();
@@ -139,6 +144,7 @@ fn a_client_that_shuts_down_its_sending_half_still_gets_its_answer() {
 
 #[test]
 fn a_client_that_never_finishes_its_headers_is_held_to_the_timeout() {
+    let _counting_waits = not_while_counting();
     watchdog(LIMIT, "slow headers", || {
         let timeout = Duration::from_millis(300);
         let (_runtime, address) = server(timeout);
@@ -166,6 +172,7 @@ fn a_client_that_never_finishes_its_headers_is_held_to_the_timeout() {
 
 #[test]
 fn malformed_requests_are_answered_with_an_error_status() {
+    let _counting_waits = not_while_counting();
     watchdog(LIMIT, "malformed requests", || {
         let (_runtime, address) = server(Duration::from_secs(30));
         let garbage = exchange(address, b"THIS IS NOT HTTP\r\n\r\n");
@@ -192,6 +199,7 @@ fn malformed_requests_are_answered_with_an_error_status() {
 
 #[test]
 fn a_body_over_the_limit_gets_413_and_one_at_the_limit_is_echoed() {
+    let _counting_waits = not_while_counting();
     watchdog(LIMIT, "body limit", || {
         let (_runtime, address) = server(Duration::from_secs(30));
         for (size, expected) in [(http::MAX_BODY, "200"), (http::MAX_BODY + 1, "413")] {
@@ -215,6 +223,7 @@ fn a_body_over_the_limit_gets_413_and_one_at_the_limit_is_echoed() {
 
 #[test]
 fn ten_thousand_connections_churned_with_every_byte_checked() {
+    let _counting_waits = not_while_counting();
     watchdog(LIMIT, "10,000 connections", || {
         let (_runtime, address) = server(Duration::from_secs(30));
         let clients: Vec<_> = (0..4u64)

@@ -89,7 +89,7 @@ pub fn standalone(stage_manifest: &str, shared: &Shared, package: &str) -> Resul
                     .ok_or_else(|| format!("the root Cargo.toml has no workspace `{field}`"))?;
                 out.push_str(&format!("{field} = {value}\n"));
             }
-            ("dependencies" | "dev-dependencies", Some(dependency), "true") => {
+            (table, Some(dependency), "true") if is_dependency_table(table) => {
                 let value = shared.dependencies.get(dependency).ok_or_else(|| {
                     format!("the root Cargo.toml has no workspace dependency `{dependency}`")
                 })?;
@@ -120,6 +120,16 @@ pub fn standalone(stage_manifest: &str, shared: &Shared, package: &str) -> Resul
     Ok(out)
 }
 
+/// `[dependencies]` and `[dev-dependencies]`, also for one system only:
+/// `[target.'cfg(unix)'.dev-dependencies]`.
+fn is_dependency_table(table: &str) -> bool {
+    let kind = match table.strip_prefix("target.") {
+        Some(rest) => rest.rsplit('.').next().unwrap_or(""),
+        None => table,
+    };
+    matches!(kind, "dependencies" | "dev-dependencies")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +137,17 @@ mod tests {
     const ROOT: &str = "[workspace]\nmembers = [\"x\"]\n\n[workspace.package]\nedition = \"2024\"\n\n[workspace.dependencies]\n# a comment = no\nmio = { version = \"1.2.5\", features = [\"net\"] }\n\n[workspace.lints.rust]\nmissing_docs = \"warn\"\n[workspace.lints.clippy]\nundocumented_unsafe_blocks = \"deny\"\n";
 
     const STAGE: &str = "[package]\nname = \"step-05\"\nedition.workspace = true\n\n[lib]\nname = \"runtime\"\n\n[dependencies]\nmio.workspace = true\n\n[lints]\nworkspace = true\n";
+
+    #[test]
+    fn dependencies_for_one_system_become_concrete_too() {
+        let stage = "[package]\nname = \"step-05\"\n\n[target.'cfg(unix)'.dev-dependencies]\nmio.workspace = true\n";
+        let out = standalone(stage, &shared(ROOT), "workshop-05a").unwrap();
+        assert!(
+            out.contains("[target.'cfg(unix)'.dev-dependencies]\nmio = { version = \"1.2.5\", features = [\"net\"] }\n"),
+            "{out}"
+        );
+        assert!(!is_dependency_table("target.'cfg(unix)'.features"));
+    }
 
     #[test]
     fn workspace_values_become_concrete_and_the_attempt_stands_alone() {

@@ -206,6 +206,15 @@ fn git_diff(dir: &Path, old: &str, new: &str) -> Result<Vec<u8>, String> {
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_ATTR_NOSYSTEM", "1")
         .env("LC_ALL", "C");
+    // Windows starts no program without SystemRoot (its DLLs and sockets live under it), and
+    // git for Windows wants a folder for temporary files.
+    if cfg!(windows) {
+        for name in ["SystemRoot", "SystemDrive", "WINDIR", "TEMP", "TMP"] {
+            if let Some(value) = std::env::var_os(name) {
+                git.env(name, value);
+            }
+        }
+    }
     if let Some(parent) = dir.parent() {
         git.env("GIT_CEILING_DIRECTORIES", parent);
     }

@@ -9,25 +9,12 @@ mod common;
 use std::future::pending;
 use std::time::Duration;
 
-use common::watchdog;
+use common::{threads_named, watchdog};
 use runtime::{block_on, spawn, time};
 
-/// The names of this process's threads, from `/proc/self/task` (Linux).
+/// The names of this process's worker threads.
 fn worker_threads_alive() -> Vec<String> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir("/proc/self/task").expect("cannot list /proc/self/task") {
-        let comm = entry
-            .expect("cannot read /proc/self/task")
-            .path()
-            .join("comm");
-        // A thread may exit between the listing and the read: skip it.
-        if let Ok(name) = std::fs::read_to_string(comm)
-            && name.starts_with("runtime-worker")
-        {
-            names.push(name.trim().to_string());
-        }
-    }
-    names
+    threads_named("runtime-worker")
 }
 
 #[test]
@@ -48,9 +35,9 @@ fn every_worker_thread_has_exited_when_block_on_returns() {
                         spawn(async {});
                     }
                 });
-                // Joined threads have exited, but the kernel may list one in
-                // /proc for a moment after `join` returns: give it that
-                // moment. A leaked thread stays there for good.
+                // Joined threads have exited, but the kernel may still list
+                // one for a moment after `join` returns: give it that moment.
+                // A leaked thread stays listed for good.
                 let start = std::time::Instant::now();
                 let mut alive = worker_threads_alive();
                 while !alive.is_empty() && start.elapsed() < Duration::from_secs(2) {

@@ -12,15 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::watchdog;
+use common::{open_handles, watchdog};
 use runtime::{block_on, spawn, task};
-
-/// How many files this process has open (Linux).
-fn open_files() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("cannot list /proc/self/fd")
-        .count()
-}
 
 #[test]
 fn a_runtime_shut_down_with_queued_tasks_closes_its_os_handles() {
@@ -49,11 +42,11 @@ fn a_runtime_shut_down_with_queued_tasks_closes_its_os_handles() {
                 })
             };
             round();
-            let before = open_files();
+            let before = open_handles();
             for _ in 0..200 {
                 round();
             }
-            let left_open = open_files().saturating_sub(before);
+            let left_open = open_handles().saturating_sub(before);
             // Each executor holds a few: a leak of one executor per round
             // leaves hundreds open.
             assert!(left_open <= 10, "200 runtimes left {left_open} files open");

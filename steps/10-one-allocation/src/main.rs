@@ -156,7 +156,8 @@ fn demo() -> io::Result<()> {
 // ANCHOR: worker_sleeps
 /// How many times this process's worker threads have gone to sleep so far:
 /// the sum of their voluntary context switches, which Linux counts for each
-/// thread in `/proc`. `None` where there is no `/proc`.
+/// thread in `/proc`. (macOS and Windows: see `os` at the end of the file.)
+#[cfg(target_os = "linux")]
 fn worker_sleeps() -> Option<u64> {
     let mut total = 0;
     for thread in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
@@ -234,3 +235,122 @@ fn spawn_storm() {
     );
 }
 // ANCHOR_END: spawn_storm
+
+/// `worker_sleeps` where Linux's `/proc` is not: each system counts the
+/// times a thread gave up its CPU in its own place.
+#[cfg(not(target_os = "linux"))]
+fn worker_sleeps() -> Option<u64> {
+    os::worker_sleeps()
+}
+
+/// macOS counts context switches for the whole process only (`getrusage`
+/// adds them up over its threads): the count includes the few of the main
+/// thread, which waits in `block_on`, an upper bound for the workers'.
+#[cfg(all(unix, not(target_os = "linux")))]
+mod os {
+    pub fn worker_sleeps() -> Option<u64> {
+        // SAFETY: an all-zero `rusage` is valid (integers and timevals).
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `usage` is a valid place for the call to write to.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+            return None;
+        }
+        Some((usage.ru_nvcsw + usage.ru_nivcsw) as u64)
+    }
+}
+
+/// Windows counts each thread's context switches, and lists them with the
+/// system's processes and threads (`NtQuerySystemInformation`); a worker's
+/// name is its thread description.
+#[cfg(windows)]
+mod os {
+    use windows_sys::Wdk::System::SystemInformation::{
+        NtQuerySystemInformation, SystemProcessInformation,
+    };
+    use windows_sys::Win32::Foundation::{CloseHandle, LocalFree, STATUS_INFO_LENGTH_MISMATCH};
+    use windows_sys::Win32::System::Threading::{
+        GetCurrentProcessId, GetThreadDescription, OpenThread, THREAD_QUERY_LIMITED_INFORMATION,
+    };
+    use windows_sys::Win32::System::WindowsProgramming::{
+        SYSTEM_PROCESS_INFORMATION, SYSTEM_THREAD_INFORMATION,
+    };
+
+    pub fn worker_sleeps() -> Option<u64> {
+        // u64s, for the alignment of the records the call writes.
+        let mut buffer = vec![0u64; 1 << 17];
+        loop {
+            let mut needed = 0;
+            // SAFETY: the buffer is valid for writes of the length given.
+            let status = unsafe {
+                NtQuerySystemInformation(
+                    SystemProcessInformation,
+                    buffer.as_mut_ptr().cast(),
+                    (buffer.len() * 8) as u32,
+                    &mut needed,
+                )
+            };
+            match status {
+                STATUS_INFO_LENGTH_MISMATCH => buffer.resize(buffer.len() * 2, 0),
+                status if status < 0 => return None,
+                _ => break,
+            }
+        }
+        // SAFETY: no preconditions.
+        let us = unsafe { GetCurrentProcessId() } as usize;
+        let mut record = buffer.as_ptr().cast::<u8>();
+        loop {
+            // SAFETY: the call wrote a chain of records, each a process
+            // followed by its threads; `record` points at one of them.
+            let process = unsafe { &*record.cast::<SYSTEM_PROCESS_INFORMATION>() };
+            if process.UniqueProcessId as usize == us {
+                // SAFETY: the process's threads follow its record.
+                let threads = unsafe {
+                    std::slice::from_raw_parts(
+                        record
+                            .add(size_of::<SYSTEM_PROCESS_INFORMATION>())
+                            .cast::<SYSTEM_THREAD_INFORMATION>(),
+                        process.NumberOfThreads as usize,
+                    )
+                };
+                let workers = threads.iter().filter(|thread| {
+                    thread_name(thread.ClientId.UniqueThread as u32)
+                        .is_some_and(|name| name.starts_with("runtime-worker"))
+                });
+                // `Reserved3` is the thread's count of context switches,
+                // a field whose name winternl.h leaves out.
+                return Some(workers.map(|thread| u64::from(thread.Reserved3)).sum());
+            }
+            if process.NextEntryOffset == 0 {
+                return None;
+            }
+            // SAFETY: the next record of the chain, within the buffer.
+            record = unsafe { record.add(process.NextEntryOffset as usize) };
+        }
+    }
+
+    /// The description of thread `id`, which Rust's `thread::Builder::name`
+    /// sets; `None` if it has exited meanwhile.
+    fn thread_name(id: u32) -> Option<String> {
+        // SAFETY: no pointer is passed; a null handle is checked.
+        let thread = unsafe { OpenThread(THREAD_QUERY_LIMITED_INFORMATION, 0, id) };
+        if thread.is_null() {
+            return None;
+        }
+        let mut wide = std::ptr::null_mut();
+        // SAFETY: an open thread handle, and a place for the string's address.
+        let result = unsafe { GetThreadDescription(thread, &mut wide) };
+        let name = (result >= 0 && !wide.is_null()).then(|| {
+            // SAFETY: the description is a string that ends with a zero.
+            let len = (0..).take_while(|&i| unsafe { *wide.add(i) } != 0).count();
+            // SAFETY: `len` characters before that zero.
+            String::from_utf16_lossy(unsafe { std::slice::from_raw_parts(wide, len) })
+        });
+        // SAFETY: the string was allocated for us with LocalAlloc; the handle
+        // is ours; each is freed once.
+        unsafe {
+            LocalFree(wide.cast());
+            CloseHandle(thread);
+        }
+        name
+    }
+}

@@ -66,17 +66,23 @@ impl TcpStream {
 /// How a non-blocking connect ended, once the socket reports writable:
 /// `Ok` if connected, the error if it failed, `WouldBlock` if it is still
 /// under way (the socket was writable for another reason).
+///
+/// Through mio's `try_io`: on Windows, mio asks the OS for a socket's next
+/// event only after an I/O call through mio returned `WouldBlock`, and
+/// `peer_addr` is no such call; `try_io` makes its `WouldBlock` one.
 fn connected(stream: &mio::net::TcpStream) -> io::Result<()> {
-    if let Some(error) = stream.take_error()? {
-        return Err(error);
-    }
-    match stream.peer_addr() {
-        Ok(_) => Ok(()),
-        Err(error) if error.kind() == io::ErrorKind::NotConnected => {
-            Err(io::ErrorKind::WouldBlock.into())
+    stream.try_io(|| {
+        if let Some(error) = stream.take_error()? {
+            return Err(error);
         }
-        Err(error) => Err(error),
-    }
+        match stream.peer_addr() {
+            Ok(_) => Ok(()),
+            Err(error) if error.kind() == io::ErrorKind::NotConnected => {
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            Err(error) => Err(error),
+        }
+    })
 }
 // ANCHOR_END: connected
 

@@ -219,3 +219,33 @@ stop_server() {
   SERVER_PID=
   return "$rc"
 }
+
+# A full run of ci/test builds the workspace several ways: for this machine, for Windows,
+# under Miri, loom and ThreadSanitizer, and the workshop's attempts. With cargo's defaults
+# (incremental caches, full debug info) that took 13 GB, more than a CI machine had free. So
+# the checks build without incremental caches (which help only the next edit, not this run)
+# and with line tables only (a panic's backtrace still names file and line).
+use_little_disk() {
+  export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=line-tables-only
+}
+
+# free_gib: how many GiB the filesystem of the current folder has free.
+free_gib() {
+  df -Pk . | awk 'NR == 2 { print int($4 / 1048576) }'
+}
+
+# drop_targets DIR...: remove target folders that only one check uses (target/tsan, say), once
+# it is done with them, when disk is short: in CI (CI set, as GitHub and .ci/run set it) or
+# with under 20 GiB free. On a roomy machine they stay, so the next ci/test is faster.
+drop_targets() {
+  if [ -z "${CI:-}" ] && [ "$(free_gib)" -ge 20 ]; then
+    return 0
+  fi
+  local dir
+  for dir in "$@"; do
+    if [ -e "$dir" ]; then
+      echo "removing $dir ($(du -sh "$dir" | cut -f1)), which no later check uses: $(free_gib) GiB free before"
+      rm -rf "$dir"
+    fi
+  done
+}

@@ -86,6 +86,39 @@ fn a_hundred_clients_that_connect_before_the_first_accept_are_all_accepted() {
     });
 }
 
+/// A burst of 1,000 clients connects before the server accepts any: the
+/// listen queue holds them all. A queue of 128, std's and mio's, would drop
+/// the rest, each of whose connection attempts then waits a second or more
+/// before it tries again. Linux only: macOS caps every listen queue at 128
+/// (`kern.ipc.somaxconn`), and Windows has its own rules.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_burst_of_a_thousand_clients_fits_in_the_listen_queue() {
+    let clients = connections_at_once(1_000);
+    watchdog(LIMIT, "a burst of 1,000 clients", move || {
+        block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            // Blocking connects from this thread: nothing accepts meanwhile.
+            let connected: Vec<StdTcpStream> = (0..clients)
+                .map(|i| {
+                    StdTcpStream::connect_timeout(&address, Duration::from_secs(5)).unwrap_or_else(
+                        |error| {
+                            panic!(
+                                "client {i} of {clients} could not connect before the \
+                                 first accept ({error}): the listen queue is too short"
+                            )
+                        },
+                    )
+                })
+                .collect();
+            for _ in 0..connected.len() {
+                listener.accept().await.unwrap();
+            }
+        });
+    });
+}
+
 /// Lesson #6: a peer writing in many small pieces, with pauses.
 #[test]
 fn small_pieces_with_pauses_all_arrive() {

@@ -4,8 +4,18 @@ use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
+use socket2::{Domain, Protocol, Socket, Type};
+
 use crate::net::{TcpStream, each_address};
 use crate::reactor::Registered;
+
+/// How many connections the OS may hold for a listener until its `accept`
+/// takes them: tokio's figure. std and mio ask for 128, which a burst of
+/// clients overflows, and a client whose connection finds the queue full
+/// tries again only a second later (on Linux; then after 3 s, 7 s…). The OS
+/// may cap it: Linux at `net.core.somaxconn` (4,096 since Linux 5.4), macOS
+/// at `kern.ipc.somaxconn` (128).
+const LISTEN_QUEUE: i32 = 1024;
 
 /// A TCP socket that listens for connections.
 ///
@@ -36,7 +46,8 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Binds to `addr` and listens. The first address that binds wins.
+    /// Binds to `addr` and listens, with room for 1,024 connections that
+    /// have not been accepted yet. The first address that binds wins.
     ///
     /// Errors such as "address in use" come back as `io::Error`.
     ///
@@ -56,9 +67,8 @@ impl TcpListener {
     /// ```
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         each_address(addr, |address| async move {
-            let listener = mio::net::TcpListener::bind(address)?;
             Ok(TcpListener {
-                io: Registered::new(listener)?,
+                io: Registered::new(listen(address)?)?,
             })
         })
         .await
@@ -115,6 +125,25 @@ impl TcpListener {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
+}
+
+/// A non-blocking socket bound to `address` and listening, as mio's
+/// `TcpListener::bind` makes one, but with a longer queue.
+fn listen(address: SocketAddr) -> io::Result<mio::net::TcpListener> {
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    // As std and mio do. On Unix, a new listener may take a port that
+    // connections closed a moment ago still hold (TIME_WAIT); on Windows the
+    // same option would let another socket take the port from this one.
+    #[cfg(not(windows))]
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(LISTEN_QUEUE)?;
+    Ok(mio::net::TcpListener::from_std(socket.into()))
 }
 
 impl fmt::Debug for TcpListener {

@@ -200,6 +200,39 @@ pub fn find(id: &str) -> Option<&'static Exercise> {
     ALL.iter().find(|exercise| exercise.id == id)
 }
 
+/// Minutes of introduction per stage in a course plan: what you say before attendees start a
+/// stage's first exercise.
+pub const INTRODUCTION_MINUTES: usize = 10;
+
+/// A course plan of the instructor's guide. `cargo workshop book` adds up its minutes from the
+/// exercises' estimates, into `book/src/exercises/courses.md`.
+#[derive(Debug)]
+pub struct Course {
+    /// How long it is meant to fill: `Half a day`.
+    pub name: &'static str,
+    /// The exercises attendees write, in order. You introduce each of their stages.
+    pub write: &'static [&'static str],
+    /// What else happens, in a sentence or two; `{last}` stands for the last stage's number.
+    pub rest: &'static str,
+}
+
+/// The plans the instructor's guide offers.
+pub const COURSES: &[Course] = &[
+    Course {
+        name: "Half a day",
+        write: &["01", "02a", "02b"],
+        rest: "You live-code `02c` from its diff, and end with the demo of stage 4 to show \
+               where the next half would go.",
+    },
+    Course {
+        name: "One day",
+        write: &["01", "02a", "02b", "03", "04"],
+        rest: "You live-code `02c`. Stages 5 to {last} are then a talk from the diffs, with \
+               each stage's demo run live, and their exercises are for attendees to do at \
+               home, where `cargo workshop check` is still their checker.",
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

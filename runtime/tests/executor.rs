@@ -10,6 +10,7 @@ use std::future::{Future, pending};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
@@ -129,11 +130,18 @@ fn wake_during_poll_is_kept() {
 
 /// Lesson #1 across threads: another thread wakes the task while it is
 /// being polled, at a random point of the poll. 100 tasks x 100 polls.
+///
+/// Four waking threads, started once, take the wakers from a channel: a
+/// thread per wake would start 10,000 of them, and on Windows (and under
+/// Wine) exited threads are reaped slowly enough to run a process out of
+/// handles.
 #[test]
 fn wake_from_another_thread_mid_poll_is_kept() {
+    const WAKERS: usize = 4;
     struct WokenFromOutside {
         remaining: u32,
         rng: Rng,
+        wakers: Vec<mpsc::Sender<(u64, Waker)>>,
     }
     impl Future for WokenFromOutside {
         type Output = ();
@@ -142,30 +150,46 @@ fn wake_from_another_thread_mid_poll_is_kept() {
                 return Poll::Ready(());
             }
             self.remaining -= 1;
-            let waker = cx.waker().clone();
             let gap = self.rng.below(1_000);
-            thread::spawn(move || {
-                spin(gap);
-                waker.wake();
-            });
+            let to = self.rng.below(WAKERS as u64) as usize;
+            self.wakers[to]
+                .send((gap, cx.waker().clone()))
+                .expect("a waking thread has gone");
             spin(self.rng.below(1_000));
             Poll::Pending
         }
     }
     watchdog(LIMIT, "10,000 wakes from other threads mid-poll", || {
+        let (senders, threads): (Vec<_>, Vec<_>) = (0..WAKERS)
+            .map(|_| {
+                let (sender, receiver) = mpsc::channel::<(u64, Waker)>();
+                let thread = thread::spawn(move || {
+                    for (gap, waker) in receiver {
+                        spin(gap);
+                        waker.wake();
+                    }
+                });
+                (sender, thread)
+            })
+            .unzip();
         block_on(async {
             let handles: Vec<_> = (0..100)
                 .map(|seed| {
                     spawn(WokenFromOutside {
                         remaining: 100,
                         rng: Rng::new(seed + 1),
+                        wakers: senders.clone(),
                     })
                 })
                 .collect();
             for handle in handles {
                 handle.await.unwrap();
             }
-        })
+        });
+        drop(senders);
+        for thread in threads {
+            thread.join().expect("a waking thread panicked");
+        }
     });
 }
 

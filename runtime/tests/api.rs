@@ -489,7 +489,8 @@ fn interval_ticks_on_its_schedule_and_skips_missed_ticks() {
                 start.elapsed() < Duration::from_secs(1),
                 "the first tick is at once"
             );
-            let on_schedule = |tick: Instant| (tick - first).as_nanos() % period.as_nanos() == 0;
+            let on_schedule =
+                |tick: Instant| (tick - first).as_nanos().is_multiple_of(period.as_nanos());
             let second = ticks.tick().await;
             assert!(
                 second > first && on_schedule(second),

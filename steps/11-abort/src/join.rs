@@ -70,9 +70,9 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn abort(&self) {
-        // ANCHOR: exercise-11-handle-abort pass the request on to the task
+        // ANCHOR: exercise-11a-handle-abort pass the request on to the task
         self.task.clone().abort();
-        // ANCHOR_END: exercise-11-handle-abort
+        // ANCHOR_END: exercise-11a-handle-abort
     }
 
     /// Whether the task has finished: returned, panicked or been cancelled.
@@ -92,9 +92,9 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        // ANCHOR: exercise-11-is-finished look at the slot without taking anything out of it
+        // ANCHOR: exercise-11a-is-finished look at the slot without taking anything out of it
         !matches!(*self.task.output().lock(), Slot::Waiting(_))
-        // ANCHOR_END: exercise-11-is-finished
+        // ANCHOR_END: exercise-11a-is-finished
     }
     // ANCHOR_END: abort
 }
@@ -230,12 +230,12 @@ impl JoinError {
     /// });
     /// ```
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        // ANCHOR: exercise-11-into-panic the payload out of its mutex; a cancelled task has none: panic, saying so
+        // ANCHOR: exercise-11a-into-panic the payload out of its mutex; a cancelled task has none: panic, saying so
         match self.repr {
             Repr::Panic(payload) => payload.into_inner(),
             Repr::Cancelled => panic!("into_panic called on a JoinError for a cancelled task"),
         }
-        // ANCHOR_END: exercise-11-into-panic
+        // ANCHOR_END: exercise-11a-into-panic
     }
     // ANCHOR_END: into_panic
 }

@@ -296,7 +296,8 @@ impl Future for Racer {
     }
 }
 
-/// Lessons #1, #2 and #9 for `abort`: 5,000 tasks, each aborted at a random
+/// Lesson #1 (a wake is not lost), lesson #2 (no poll after the end) and
+/// lesson #9 (nothing left behind), for `abort`: 5,000 tasks, each aborted at a random
 /// moment while it is being polled, queued or woken from another thread,
 /// and a third of them told to finish just before. An abort is never lost:
 /// every handle resolves, cancelled unless the task finished first. Once

@@ -20,7 +20,7 @@ use runtime::net::{TcpListener, TcpStream};
 use runtime::time::sleep;
 use runtime::{block_on, spawn, task};
 
-/// 200 runtimes, each with 20 tasks that own a socket and wait: on a
+/// Lesson #9: 200 runtimes, each with 20 tasks that own a socket and wait: on a
 /// timer, in `accept`, in a read, forever, or in a loop of yields. All are
 /// aborted while the runtime runs: once their handles have resolved, every
 /// socket is closed already, before any shutdown; and after the 200

@@ -86,7 +86,7 @@ where
 {
     // ANCHOR: run
     fn run(self: Arc<Self>) {
-        // ANCHOR: exercise-11-run start the run; an aborted task is completed as cancelled, never polled; any other is polled as in stage 10
+        // ANCHOR: exercise-11a-run start the run; an aborted task is completed as cancelled, never polled; any other is polled as in stage 10
         if !self.state.start_run() {
             return; // completed or dropped since it was queued
         }
@@ -119,7 +119,7 @@ where
             }
         };
         self.complete(result);
-        // ANCHOR_END: exercise-11-run
+        // ANCHOR_END: exercise-11a-run
     }
     // ANCHOR_END: run
 
@@ -144,7 +144,7 @@ where
     /// drops its future, which resolves its handle as cancelled. A task
     /// being polled right now finishes that poll first.
     fn abort(self: Arc<Self>) {
-        // ANCHOR: exercise-11-abort raise the flag, make it visible to the next run (publish), wake the task
+        // ANCHOR: exercise-11a-abort raise the flag, make it visible to the next run (publish), wake the task
         self.aborted.store(true, Ordering::Release);
         // A task already queued runs without another wake, so the wake
         // below may change nothing. `publish` makes `aborted` visible to
@@ -154,7 +154,7 @@ where
         // nothing ever woke it).
         self.state.publish();
         ArcWake::wake_by_ref(&self);
-        // ANCHOR_END: exercise-11-abort
+        // ANCHOR_END: exercise-11a-abort
     }
     // ANCHOR_END: abort
 }

@@ -114,9 +114,9 @@ impl State {
     /// the state with a compare-and-swap. `JoinHandle::abort` needs it.
     #[inline]
     pub(crate) fn publish(&self) {
-        // ANCHOR: exercise-11-publish write the state back as it is, with a read-modify-write
+        // ANCHOR: exercise-11a-publish write the state back as it is, with a read-modify-write
         self.0.fetch_or(0, Ordering::AcqRel);
-        // ANCHOR_END: exercise-11-publish
+        // ANCHOR_END: exercise-11a-publish
     }
     // ANCHOR_END: publish
 }

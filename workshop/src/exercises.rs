@@ -187,6 +187,13 @@ pub const ALL: &[Exercise] = &[
         section: "The set of live tasks gets locks of its own",
         tests: &[("executor", &[]), ("leak", &[]), ("workers", &[])],
     },
+    Exercise {
+        id: "11a",
+        title: "`abort`: a flag and a wake; `is_finished`; `into_panic`",
+        stage: "11-abort",
+        section: "A flag and a wake",
+        tests: &[("abort", &[]), ("abort_leak", &[])],
+    },
 ];
 
 /// The exercise with this id; `5a` and `05A` are accepted for `05a`.

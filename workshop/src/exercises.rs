@@ -194,6 +194,36 @@ pub const ALL: &[Exercise] = &[
         section: "A flag and a wake",
         tests: &[("abort", &[]), ("abort_leak", &[])],
     },
+    Exercise {
+        id: "12a",
+        title: "`timeout` and `interval`: a deadline for any future, a tick on a schedule",
+        stage: "12-timeouts",
+        section: "`timeout`: a deadline for any future",
+        tests: &[
+            (
+                "timeout",
+                &[
+                    "timeout_gives_the_output_or_elapsed_and_drops_the_future",
+                    "a_ready_future_wins_even_at_a_zero_duration",
+                    "a_timeout_whose_future_finishes_first_leaves_no_timer",
+                    "a_timeout_around_a_pending_accept_fires_and_frees_it",
+                    "thousands_of_timeouts_raced_with_sends_resolve_exactly_once",
+                ],
+            ),
+            ("interval", &[]),
+        ],
+    },
+    Exercise {
+        id: "13a",
+        title: "the blocking pool",
+        stage: "13-blocking-pool",
+        section: "The pool",
+        tests: &[
+            ("blocking", &[]),
+            ("blocking_threads", &[]),
+            ("blocking_waker", &[]),
+        ],
+    },
 ];
 
 /// The exercise with this id; `5a` and `05A` are accepted for `05a`.

@@ -1,0 +1,101 @@
+//! `time::interval`: the first tick at once, then one a period on a fixed
+//! schedule that does not drift, missed ticks skipped rather than fired in
+//! a burst, and a zero period refused. Timing bounds are generous: the
+//! machine that runs the tests is shared and noisy.
+
+mod common;
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::watchdog;
+use runtime::block_on;
+use runtime::time::interval;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
+/// The first tick completes at once, the second one period later; after
+/// the task was busy for three and a half periods, the late tick comes at
+/// once and the ones missed meanwhile are skipped, not fired in a burst:
+/// the next is on the original schedule.
+#[test]
+fn interval_ticks_on_its_schedule_and_skips_missed_ticks() {
+    watchdog(LIMIT, "interval", || {
+        block_on(async {
+            let period = Duration::from_millis(20);
+            let mut ticks = interval(period);
+            let start = Instant::now();
+            let first = ticks.tick().await;
+            assert!(
+                start.elapsed() < Duration::from_secs(1),
+                "the first tick is at once"
+            );
+            let second = ticks.tick().await;
+            assert_eq!(second - first, period);
+            assert!(Instant::now() >= second);
+            // Busy for three and a half periods: the missed ticks are
+            // skipped, not fired in a burst.
+            thread::sleep(period * 7 / 2);
+            let late = ticks.tick().await; // the one due during the busy time
+            assert_eq!(late - first, period * 2);
+            let next = ticks.tick().await;
+            let offset = next - first;
+            assert!(offset >= period * 5, "{offset:?}: a missed tick fired late");
+            assert!(
+                offset.as_nanos() % period.as_nanos() == 0,
+                "{offset:?}: off the schedule"
+            );
+        });
+    });
+}
+
+/// 30 ticks 10 ms apart: each is due on the schedule set by the first (a
+/// whole number of periods after it, whatever the lateness of the ticks
+/// before: no drift), none comes before it is due, and the 30 take at
+/// least 29 periods (and less than 5 s more: a sanity bound only).
+#[test]
+fn interval_ticks_keep_their_period_without_drift() {
+    watchdog(LIMIT, "30 ticks", || {
+        block_on(async {
+            let period = Duration::from_millis(10);
+            let mut ticks = interval(period);
+            assert_eq!(ticks.period(), period);
+            let first = ticks.tick().await;
+            let mut previous = first;
+            for _ in 1..30 {
+                let due = ticks.tick().await;
+                assert!(Instant::now() >= due, "a tick came before it was due");
+                let offset = due - first;
+                assert!(
+                    offset.as_nanos() % period.as_nanos() == 0,
+                    "{offset:?} after the first tick: the schedule drifted"
+                );
+                assert!(due > previous, "two ticks due at the same time");
+                previous = due;
+            }
+            let took = first.elapsed();
+            assert!(took >= period * 29, "30 ticks in {took:?}: too early");
+            assert!(
+                took < period * 29 + Duration::from_secs(5),
+                "30 ticks in {took:?}"
+            );
+            assert_eq!(ticks.period(), period);
+        });
+    });
+}
+
+/// `interval(Duration::ZERO)` panics, saying the period must be greater
+/// than zero, rather than tick in a busy loop.
+#[test]
+fn a_zero_interval_is_refused_with_a_clear_message() {
+    let panic = std::panic::catch_unwind(|| interval(Duration::ZERO)).unwrap_err();
+    assert!(panic_message(&*panic).contains("greater than zero"));
+}

@@ -189,10 +189,12 @@ fn deadlines_and_ticks() -> io::Result<()> {
             let due = ticks.tick().await;
             println!("tick due at +{} ms", (due - first).as_millis());
         }
-        // Busy for three and a half periods, without awaiting: the tick due
-        // at +300 ms comes late, at once, and those due at +400 and +500 ms
-        // are skipped.
-        std::thread::sleep(Duration::from_millis(350));
+        // Busy until +550 ms, without awaiting: the tick due at +300 ms
+        // comes late, at once, and those due at +400 and +500 ms are
+        // skipped. (Until an instant, not for a while: however late the
+        // tick at +200 ms was seen, the ticks printed stay the same.)
+        let busy_until = first + Duration::from_millis(550);
+        std::thread::sleep(busy_until.saturating_duration_since(Instant::now()));
         for _ in 0..2 {
             let due = ticks.tick().await;
             println!("tick due at +{} ms", (due - first).as_millis());

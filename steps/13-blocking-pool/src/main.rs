@@ -385,8 +385,8 @@ fn panics_and_abort() {
 // ANCHOR: blocking_pool
 /// What this stage makes possible: work that blocks, beside tasks that
 /// keep running. Eight jobs each wait in a plain, blocking `recv`; while
-/// they do, the workers spawn and await 1,000 tasks, then let the jobs go.
-/// Then a job panics, and the pool runs the next one.
+/// they do, 1,000 tasks are spawned, run by the workers and awaited; then
+/// the jobs are let go. Then a job panics, and the pool runs the next one.
 fn blocking_pool() {
     const JOBS: usize = 8;
     const TASKS: usize = 1_000;

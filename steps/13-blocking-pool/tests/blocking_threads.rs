@@ -58,14 +58,19 @@ fn blocking_threads_exit_when_idle_and_every_thread_exits_at_shutdown() {
         });
 
         // One more job, running when `block_on` returns: it waits for the
-        // job, and every thread is gone afterwards.
+        // job, and every thread is gone afterwards. The barrier makes sure
+        // the job has started: one still queued at shutdown is dropped.
         let finished = Arc::new(AtomicBool::new(false));
         let job_finished = finished.clone();
         block_on(async move {
+            let started = Arc::new(std::sync::Barrier::new(2));
+            let job_started = started.clone();
             task::spawn_blocking(move || {
+                job_started.wait();
                 std::thread::sleep(Duration::from_millis(50));
                 job_finished.store(true, Ordering::SeqCst);
             });
+            started.wait();
         });
         assert!(
             finished.load(Ordering::SeqCst),

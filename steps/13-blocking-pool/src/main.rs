@@ -434,7 +434,7 @@ fn blocking_pool() {
         "all of it, shutdown included, in {} ms",
         started.elapsed().as_millis()
     );
-    println!("(the panic message on standard error is that job's: the pool caught it)");
+    println!("(the panic message on standard error is that job's: spawn_blocking caught it)");
 }
 // ANCHOR_END: blocking_pool
 

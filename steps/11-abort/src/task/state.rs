@@ -82,9 +82,11 @@ impl State {
             Ok(_) => false,
             Err(actual) => {
                 // Only wakes change a running task's state, to NOTIFIED,
-                // and only this run changes it back.
+                // and only this run changes it back. A swap, not a plain
+                // store: a read-modify-write keeps the chain of writes that
+                // an abort's `publish` relies on (see `publish`).
                 debug_assert_eq!(actual, NOTIFIED);
-                self.0.store(SCHEDULED, Ordering::Release);
+                self.0.swap(SCHEDULED, Ordering::AcqRel);
                 true
             }
         }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::time::sleep_until;
+use crate::time::{deadline_after, sleep_until};
 
 // ANCHOR: interval
 /// A stream of ticks, `period` apart; the first tick completes at once.
@@ -81,7 +81,10 @@ impl Interval {
         // Schedule the tick after: one period on, or, if that is already
         // past, the first point of the schedule that is not.
         let now = Instant::now();
-        let mut next = due + self.period;
+        // (A period too long for an `Instant`: the next tick is never.)
+        let mut next = due
+            .checked_add(self.period)
+            .unwrap_or_else(|| deadline_after(self.period));
         if next <= now {
             let behind = now.duration_since(next).as_nanos() / self.period.as_nanos();
             let skip = u32::try_from(behind + 1).unwrap_or(u32::MAX);

@@ -74,6 +74,31 @@ fn a_deadline_in_the_past_completes_at_once() {
     });
 }
 
+/// A sleep too long for the clock (`Duration::MAX`, how "no time limit" is
+/// often written) never ends, and making it does not panic on an overflow:
+/// the runtime goes on, and shuts down with it still waiting.
+#[test]
+fn a_sleep_too_long_for_the_clock_never_ends() {
+    watchdog(LIMIT, "a sleep of Duration::MAX", || {
+        let fired = Arc::new(AtomicBool::new(false));
+        block_on({
+            let fired = fired.clone();
+            async move {
+                let never = time::sleep(Duration::MAX);
+                spawn(async move {
+                    never.await;
+                    fired.store(true, Ordering::SeqCst);
+                });
+                time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        assert!(
+            !fired.load(Ordering::SeqCst),
+            "a sleep of Duration::MAX ended"
+        );
+    });
+}
+
 /// Lesson #7: a timer fires while other tasks keep the ready queue full.
 /// An executor that only looks at timers when it has nothing else to do
 /// never fires it, and this test hangs until the watchdog fails it.

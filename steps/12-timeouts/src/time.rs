@@ -29,7 +29,17 @@ use crate::timer_queue::TimerKey;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(Instant::now() + duration)
+    sleep_until(deadline_after(duration))
+}
+
+/// The instant `duration` from now; or, if an `Instant` can't hold it
+/// (`Duration::MAX`, which is how "no time limit" is often written), about
+/// 30 years from now: for ever, as far as a program is concerned, where
+/// `Instant::now() + duration` would panic on the overflow.
+pub(crate) fn deadline_after(duration: Duration) -> Instant {
+    const FOR_EVER: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
+    let now = Instant::now();
+    now.checked_add(duration).unwrap_or(now + FOR_EVER)
 }
 
 /// Waits until `deadline`. A deadline in the past completes at once.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::watchdog;
 use runtime::block_on;
-use runtime::time::interval;
+use runtime::time::{interval, timeout};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -106,4 +106,20 @@ fn interval_ticks_keep_their_period_without_drift() {
 fn a_zero_interval_is_refused_with_a_clear_message() {
     let panic = std::panic::catch_unwind(|| interval(Duration::ZERO)).unwrap_err();
     assert!(panic_message(&*panic).contains("greater than zero"));
+}
+
+/// `Duration::MAX`, how "no time limit" is often written, is past what an
+/// `Instant` can hold: a timeout of it never fires, and an interval of it
+/// ticks once, at once, then never; neither panics on the overflow.
+#[test]
+fn durations_too_long_for_the_clock_mean_never() {
+    watchdog(LIMIT, "Duration::MAX", || {
+        block_on(async {
+            assert_eq!(timeout(Duration::MAX, async { 5 }).await, Ok(5));
+            let mut ticks = interval(Duration::MAX);
+            ticks.tick().await;
+            let second = timeout(Duration::from_millis(20), ticks.tick()).await;
+            assert!(second.is_err(), "an interval of Duration::MAX ticked twice");
+        });
+    });
 }

@@ -15,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
-use common::{Rng, oneshot, spin, watchdog};
+use common::{Rng, oneshot, panic_message, spin, watchdog};
 use parking_lot::Mutex;
 use runtime::{JoinHandle, block_on, spawn, task};
 
@@ -561,11 +561,7 @@ fn spawn_outside_a_runtime_panics_with_a_clear_message() {
         "spawn outside a runtime panics with a clear message",
         || {
             let panic = std::panic::catch_unwind(|| spawn(async {})).unwrap_err();
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
+            let message = panic_message(&*panic);
             assert!(message.contains("outside of a runtime"), "{message}");
         },
     );

@@ -8,25 +8,17 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use common::watchdog;
+use common::{panic_message, watchdog};
 use futures::io::AsyncReadExt;
 use runtime::net::{TcpListener, TcpStream};
 use runtime::{block_on, spawn, task};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
-
 #[test]
 fn spawn_blocking_outside_a_runtime_panics_with_a_clear_message() {
     let panic = std::panic::catch_unwind(|| task::spawn_blocking(|| ())).unwrap_err();
-    assert!(panic_message(panic).contains("outside of a runtime"));
+    assert!(panic_message(&*panic).contains("outside of a runtime"));
 }
 
 #[test]
@@ -37,7 +29,7 @@ fn a_socket_made_outside_a_runtime_panics_with_a_clear_message() {
         runtime::reactor::Registered::new(mio::net::TcpListener::from_std(std_listener))
     })
     .unwrap_err();
-    let message = panic_message(panic);
+    let message = panic_message(&*panic);
     assert!(message.contains("outside of a runtime"), "{message}");
     assert!(message.contains("TcpListener"), "{message}");
 }
@@ -118,7 +110,7 @@ fn a_sleep_polled_after_its_runtime_shut_down_panics_instead_of_hanging() {
             drop(runtime);
             let error = futures::executor::block_on(job).unwrap_err();
             assert!(error.is_panic());
-            let message = panic_message(error.into_panic());
+            let message = panic_message(&*error.into_panic());
             assert!(
                 message.contains("polled after its runtime shut down"),
                 "{message}"

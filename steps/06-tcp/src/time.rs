@@ -32,7 +32,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 pub(crate) fn deadline_after(duration: Duration) -> Instant {
     const FOR_EVER: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
     let now = Instant::now();
-    now.checked_add(duration).unwrap_or(now + FOR_EVER)
+    now.checked_add(duration).unwrap_or_else(|| now + FOR_EVER)
 }
 
 /// Waits until `deadline`. A deadline in the past completes at once.

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use common::{Rng, watchdog};
+use common::{Rng, panic_message, watchdog};
 use parking_lot::Mutex;
 use runtime::{block_on, spawn, task, time};
 
@@ -182,11 +182,7 @@ fn a_sleep_polled_outside_a_runtime_panics_with_a_clear_message() {
             .poll(&mut std::task::Context::from_waker(waker));
     })
     .unwrap_err();
-    let message = panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default();
+    let message = panic_message(&*panic);
     assert!(message.contains("outside of a runtime"), "{message}");
 }
 

@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Rng, spin, watchdog};
+use common::{Rng, panic_message, spin, watchdog};
 use futures::io::AsyncReadExt;
 use runtime::net::TcpListener;
 use runtime::time::sleep;
@@ -33,15 +33,6 @@ impl Drop for DropCounter {
     fn drop(&mut self) {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
-}
-
-/// The message of a panic raised with a string.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "<not a string>".into())
 }
 
 /// An abort lands between polls, for a task that waits forever, one that

@@ -8,19 +8,11 @@ mod common;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::watchdog;
+use common::{panic_message, watchdog};
 use runtime::block_on;
 use runtime::time::{interval, timeout};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
-}
 
 /// On an idle machine: ticks at 0 and 20 ms, 70 ms of blocking, then the
 /// tick due at 40 ms at once, and the next at 100 ms. The assertions hold

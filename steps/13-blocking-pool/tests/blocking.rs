@@ -11,7 +11,7 @@ use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use common::watchdog;
+use common::{panic_message, watchdog};
 use runtime::{block_on, spawn, task, time};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -63,11 +63,7 @@ fn a_blocking_job_may_spawn_tasks_and_even_block_on() {
 #[test]
 fn spawn_blocking_outside_a_runtime_panics_with_a_clear_message() {
     let panic = std::panic::catch_unwind(|| task::spawn_blocking(|| ())).unwrap_err();
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_default();
+    let message = panic_message(&*panic);
     assert!(message.contains("outside of a runtime"), "{message}");
 }
 

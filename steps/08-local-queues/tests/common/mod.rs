@@ -513,3 +513,14 @@ impl<T> Future for Receiver<T> {
         }
     }
 }
+
+/// The message a panic carried: its payload as a string (`panic!` with a
+/// literal gives a `&str`, with arguments a `String`), or "" for a payload
+/// of another type.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}

@@ -34,6 +34,17 @@ fn main() -> ExitCode {
             }
         };
     }
+    if command == "scale-client" {
+        // The clients of the connection curve: see scale.rs.
+        let args: Vec<String> = args.collect();
+        return match scale::client_main(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: scale client: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     // `run` may name workloads to run alone; `report` always runs them all,
     // or the committed table would lose rows.
     let only: Vec<String> = args.collect();

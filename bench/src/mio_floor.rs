@@ -1,6 +1,13 @@
 //! The floor: the same TCP workloads as hand-written mio event loops, with
-//! no futures, no tasks and no wakers. One thread serves, one thread is
-//! the clients, like two runtime workers.
+//! no futures, no tasks and no wakers. Each workload has two loops, and the
+//! floor is the faster of the two in the same run:
+//!
+//! - two threads, one serving and one running the clients, like two
+//!   runtime workers that each hold one side;
+//! - one thread holding both sides, like a runtime worker that runs the
+//!   clients and the server's tasks without any other thread in the way.
+//!
+//! A runtime can do either, so a floor must beat both.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -9,9 +16,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
 
-pub const NAME: &str = "raw mio loop";
+/// The loop with one thread serving and one running the clients.
+pub const NAME: &str = "raw mio loop, 2 threads";
+/// The loop with one thread doing both.
+pub const NAME_ONE_THREAD: &str = "raw mio loop, 1 thread";
 
 const LISTENER: Token = Token(usize::MAX);
 
@@ -19,27 +29,19 @@ const LISTENER: Token = Token(usize::MAX);
 /// the OS poll: the runtime's workers spin this long before they park
 /// (`SPIN_TIME` in runtime/src/executor/worker.rs). A loop that blocks at
 /// once pays a sleep and a wake-up, in the kernel, on every turn where the
-/// peer has not answered yet; on a 64 MiB stream that is a thousand times,
-/// and it made this loop slower than the runtime it is meant to be the
-/// floor of.
+/// peer has not answered yet, and then it is not a floor.
 const SPIN_TIME: Duration = Duration::from_micros(20);
 
 /// How long the stream's two loops look for events before they block: as
 /// long as it takes. One thread writes and one reads, and each waits for
 /// the other a thousand times in 64 MiB; a wait that ends in a sleep costs
-/// a wake-up, and then the runtime, whose two tasks can run on one worker
-/// without any thread waiting for another, beats the loop. A floor that
-/// never sleeps pays the system calls and nothing else.
+/// a wake-up. A loop that never sleeps pays the system calls and nothing
+/// else.
 const STREAM_SPIN_TIME: Duration = Duration::MAX;
 
-/// Waits for events: looks without blocking for up to `SPIN_TIME`, then
-/// blocks. An interrupted wait (EINTR) returns with no events.
-fn wait(poll: &mut Poll, events: &mut Events) -> io::Result<()> {
-    wait_spinning(poll, events, SPIN_TIME)
-}
-
 /// Waits for events: looks without blocking for up to `spin`, then blocks.
-fn wait_spinning(poll: &mut Poll, events: &mut Events, spin: Duration) -> io::Result<()> {
+/// An interrupted wait (EINTR) returns with no events.
+fn wait(poll: &mut Poll, events: &mut Events, spin: Duration) -> io::Result<()> {
     let start = Instant::now();
     loop {
         let timeout = if start.elapsed() < spin {
@@ -56,182 +58,256 @@ fn wait_spinning(poll: &mut Poll, events: &mut Events, spin: Duration) -> io::Re
     }
 }
 
-/// An echo server: reads what arrives, writes it back. Returns when
-/// `connections` connections have come and gone. Sends on `ready` once it
-/// listens.
-fn serve_echo(
+/// The echo server's side: reads what arrives, writes it back. Its
+/// connections' tokens start at `first_token`, so that one poll can also
+/// hold the clients'.
+struct EchoServer {
     listener: TcpListener,
-    connections: usize,
-    ready: std::sync::mpsc::Sender<()>,
-) -> io::Result<()> {
-    let mut listener = listener;
-    let mut poll = Poll::new()?;
-    let mut events = Events::with_capacity(256);
-    poll.registry()
-        .register(&mut listener, LISTENER, Interest::READABLE)?;
-    let _ = ready.send(());
-    let mut streams: HashMap<Token, (TcpStream, Vec<u8>)> = HashMap::new();
-    let (mut accepted, mut closed) = (0, 0);
-    let mut buf = vec![0; 64 * 1024];
-    while closed < connections {
-        wait(&mut poll, &mut events)?;
-        for event in events.iter() {
-            if event.token() == LISTENER {
-                loop {
-                    match listener.accept() {
-                        Ok((mut stream, _)) => {
-                            stream.set_nodelay(true)?;
-                            let token = Token(accepted);
-                            accepted += 1;
-                            poll.registry().register(
-                                &mut stream,
-                                token,
-                                Interest::READABLE | Interest::WRITABLE,
-                            )?;
-                            streams.insert(token, (stream, Vec::new()));
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) => return Err(e),
-                    }
-                }
-                continue;
-            }
-            let Some((stream, pending)) = streams.get_mut(&event.token()) else {
-                continue;
-            };
-            let mut eof = false;
+    streams: HashMap<Token, (TcpStream, Vec<u8>)>,
+    first_token: usize,
+    accepted: usize,
+    closed: usize,
+    buf: Vec<u8>,
+}
+
+impl EchoServer {
+    fn new(listener: TcpListener, registry: &Registry, first_token: usize) -> io::Result<Self> {
+        let mut listener = listener;
+        registry.register(&mut listener, LISTENER, Interest::READABLE)?;
+        Ok(EchoServer {
+            listener,
+            streams: HashMap::new(),
+            first_token,
+            accepted: 0,
+            closed: 0,
+            buf: vec![0; 64 * 1024],
+        })
+    }
+
+    /// Handles one event of the listener or of a server connection.
+    fn on_event(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        if token == LISTENER {
             loop {
-                match stream.read(&mut buf) {
-                    Ok(0) => {
-                        eof = true;
-                        break;
+                match self.listener.accept() {
+                    Ok((mut stream, _)) => {
+                        stream.set_nodelay(true)?;
+                        let token = Token(self.first_token + self.accepted);
+                        self.accepted += 1;
+                        registry.register(
+                            &mut stream,
+                            token,
+                            Interest::READABLE | Interest::WRITABLE,
+                        )?;
+                        self.streams.insert(token, (stream, Vec::new()));
                     }
-                    Ok(n) => pending.extend_from_slice(&buf[..n]),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                     Err(e) => return Err(e),
                 }
-            }
-            while !pending.is_empty() {
-                match stream.write(pending) {
-                    Ok(n) => {
-                        pending.drain(..n);
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) => return Err(e),
-                }
-            }
-            if eof && pending.is_empty() {
-                streams.remove(&event.token());
-                closed += 1;
             }
         }
+        let Some((stream, pending)) = self.streams.get_mut(&token) else {
+            return Ok(());
+        };
+        let mut eof = false;
+        loop {
+            match stream.read(&mut self.buf) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => pending.extend_from_slice(&self.buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        while !pending.is_empty() {
+            match stream.write(pending) {
+                Ok(n) => {
+                    pending.drain(..n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        if eof && pending.is_empty() {
+            self.streams.remove(&token);
+            self.closed += 1;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
-/// The echo workload: `connections` clients, each `round_trips` times
-/// writing 1 KiB and reading it back, all in one client event loop. Gives
-/// the time it took and the time of every round trip.
+/// The echo clients' side: each client writes 1 KiB, reads it back, and
+/// does it again, `round_trips` times. Client `i` has token `i`.
+struct EchoClients {
+    clients: Vec<Client>,
+    done: usize,
+    latencies: Vec<Duration>,
+    message: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+struct Client {
+    stream: TcpStream,
+    left: usize,
+    written: usize,
+    read: usize,
+    /// When this round's first byte was written.
+    sent: Instant,
+}
+
+impl EchoClients {
+    fn connect(
+        address: SocketAddr,
+        registry: &Registry,
+        connections: usize,
+        round_trips: usize,
+    ) -> io::Result<Self> {
+        let mut clients = Vec::with_capacity(connections);
+        for i in 0..connections {
+            let mut stream = TcpStream::connect(address)?;
+            stream.set_nodelay(true)?;
+            registry.register(
+                &mut stream,
+                Token(i),
+                Interest::READABLE | Interest::WRITABLE,
+            )?;
+            clients.push(Client {
+                stream,
+                left: round_trips,
+                written: 0,
+                read: 0,
+                sent: Instant::now(),
+            });
+        }
+        Ok(EchoClients {
+            clients,
+            done: 0,
+            latencies: Vec::with_capacity(connections * round_trips),
+            message: vec![7u8; 1024],
+            buf: vec![0; 1024],
+        })
+    }
+
+    fn finished(&self) -> bool {
+        self.done == self.clients.len()
+    }
+
+    /// Handles one event of client `token`: writes what is left of this
+    /// round's message, reads the echo, and goes on to the next round
+    /// until the socket would block.
+    fn on_event(&mut self, token: Token) -> io::Result<()> {
+        let client = &mut self.clients[token.0];
+        let size = self.message.len();
+        while client.left > 0 {
+            while client.written < size {
+                if client.written == 0 && client.read == 0 {
+                    client.sent = Instant::now();
+                }
+                match client.stream.write(&self.message[client.written..]) {
+                    Ok(n) => client.written += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                    // Not connected yet: the connect is still in flight.
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+            match client.stream.read(&mut self.buf[..size - client.read]) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => client.read += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            if client.read == size {
+                self.latencies.push(client.sent.elapsed());
+                client.left -= 1;
+                client.written = 0;
+                client.read = 0;
+                if client.left == 0 {
+                    client.stream.shutdown(std::net::Shutdown::Write)?;
+                    self.done += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The echo workload on two threads: `connections` clients on this
+/// thread, each `round_trips` times writing 1 KiB and reading it back, and
+/// the server on another. Gives the time it took and the time of every
+/// round trip.
 pub fn echo(connections: usize, round_trips: usize) -> (Duration, Vec<Duration>) {
-    let listener = TcpListener::bind("127.0.0.1:0".parse().expect("an address")).expect("bind");
-    let address = listener.local_addr().expect("local_addr");
-    let (ready, started) = std::sync::mpsc::channel();
-    let server = thread::spawn(move || serve_echo(listener, connections, ready));
-    // The server thread runs, its poll made, before the clock starts.
-    let _ = started.recv();
-    let measured =
-        echo_clients(address, connections, round_trips).expect("the mio echo clients failed");
-    server
-        .join()
-        .expect("the mio server panicked")
-        .expect("the mio server failed");
-    measured
+    echo_two_threads(connections, round_trips).expect("the mio echo loop failed")
 }
 
-fn echo_clients(
-    address: SocketAddr,
+fn echo_two_threads(
     connections: usize,
     round_trips: usize,
 ) -> io::Result<(Duration, Vec<Duration>)> {
-    struct Client {
-        stream: TcpStream,
-        left: usize,
-        written: usize,
-        read: usize,
-        /// When this round's first byte was written.
-        sent: Instant,
-    }
-    let mut latencies = Vec::with_capacity(connections * round_trips);
+    let listener = TcpListener::bind("127.0.0.1:0".parse().expect("an address"))?;
+    let address = listener.local_addr()?;
+    let (ready, started) = std::sync::mpsc::channel();
+    let server = thread::spawn(move || -> io::Result<()> {
+        let mut poll = Poll::new()?;
+        let mut events = Events::with_capacity(256);
+        let mut server = EchoServer::new(listener, poll.registry(), 0)?;
+        let _ = ready.send(());
+        while server.closed < connections {
+            wait(&mut poll, &mut events, SPIN_TIME)?;
+            for event in events.iter() {
+                server.on_event(poll.registry(), event.token())?;
+            }
+        }
+        Ok(())
+    });
+    // The server thread runs, its poll made, before the clock starts, as
+    // the runtimes' workers do.
+    let _ = started.recv();
     let start = Instant::now();
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(256);
-    let message = vec![7u8; 1024];
-    let mut buf = vec![0; 1024];
-    let mut clients = Vec::new();
-    for i in 0..connections {
-        let mut stream = TcpStream::connect(address)?;
-        stream.set_nodelay(true)?;
-        poll.registry().register(
-            &mut stream,
-            Token(i),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
-        clients.push(Client {
-            stream,
-            left: round_trips,
-            written: 0,
-            read: 0,
-            sent: start,
-        });
-    }
-    let mut done = 0;
-    while done < connections {
-        wait(&mut poll, &mut events)?;
+    let mut clients = EchoClients::connect(address, poll.registry(), connections, round_trips)?;
+    while !clients.finished() {
+        wait(&mut poll, &mut events, SPIN_TIME)?;
         for event in events.iter() {
-            let client = &mut clients[event.token().0];
-            if client.left == 0 {
-                continue;
-            }
-            loop {
-                // Write what is left of this round's message, then read the echo.
-                while client.written < message.len() {
-                    if client.written == 0 && client.read == 0 {
-                        client.sent = Instant::now();
-                    }
-                    match client.stream.write(&message[client.written..]) {
-                        Ok(n) => client.written += n,
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) if e.kind() == io::ErrorKind::NotConnected => break,
-                        Err(e) => return Err(e),
-                    }
-                }
-                if client.written < message.len() {
-                    break;
-                }
-                match client.stream.read(&mut buf[..message.len() - client.read]) {
-                    Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                    Ok(n) => client.read += n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) => return Err(e),
-                }
-                if client.read == message.len() {
-                    latencies.push(client.sent.elapsed());
-                    client.left -= 1;
-                    client.written = 0;
-                    client.read = 0;
-                    if client.left == 0 {
-                        client.stream.shutdown(std::net::Shutdown::Write)?;
-                        done += 1;
-                        break;
-                    }
+            clients.on_event(event.token())?;
+        }
+    }
+    let time = start.elapsed();
+    server.join().expect("the mio echo server panicked")?;
+    Ok((time, clients.latencies))
+}
+
+/// The echo workload on one thread: the server and the clients in one
+/// event loop. Gives the time it took and the time of every round trip.
+pub fn echo_one_thread(connections: usize, round_trips: usize) -> (Duration, Vec<Duration>) {
+    (|| -> io::Result<(Duration, Vec<Duration>)> {
+        let listener = TcpListener::bind("127.0.0.1:0".parse().expect("an address"))?;
+        let address = listener.local_addr()?;
+        let start = Instant::now();
+        let mut poll = Poll::new()?;
+        let mut events = Events::with_capacity(256);
+        // Client i has token i; the server's connections come after them.
+        let mut server = EchoServer::new(listener, poll.registry(), connections)?;
+        let mut clients = EchoClients::connect(address, poll.registry(), connections, round_trips)?;
+        while !clients.finished() || server.closed < connections {
+            wait(&mut poll, &mut events, SPIN_TIME)?;
+            for event in events.iter() {
+                if event.token() == LISTENER || event.token().0 >= connections {
+                    server.on_event(poll.registry(), event.token())?;
+                } else {
+                    clients.on_event(event.token())?;
                 }
             }
         }
-    }
-    Ok((start.elapsed(), latencies))
+        Ok((start.elapsed(), clients.latencies))
+    })()
+    .expect("the mio echo loop failed")
 }
 
-/// The streaming workload: one connection, `bytes` in 64 KiB writes.
+/// The streaming workload on two threads: one connection, `bytes` in
+/// 64 KiB writes from this thread to a reader on another.
 pub fn stream(bytes: usize) -> Duration {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = listener.local_addr().expect("local_addr");
@@ -252,7 +328,7 @@ pub fn stream(bytes: usize) -> Duration {
                 Ok(0) => return Ok(total),
                 Ok(n) => total += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    wait_spinning(&mut poll, &mut events, STREAM_SPIN_TIME)?;
+                    wait(&mut poll, &mut events, STREAM_SPIN_TIME)?;
                 }
                 Err(e) => return Err(e),
             }
@@ -277,7 +353,7 @@ pub fn stream(bytes: usize) -> Duration {
             match stream.write(&chunk[..n]) {
                 Ok(written) => sent += written,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    wait_spinning(&mut poll, &mut events, STREAM_SPIN_TIME)?;
+                    wait(&mut poll, &mut events, STREAM_SPIN_TIME)?;
                 }
                 Err(e) => return Err(e),
             }
@@ -291,4 +367,52 @@ pub fn stream(bytes: usize) -> Duration {
         .expect("the mio reader failed");
     assert_eq!(total, bytes, "stream: bytes went missing");
     start.elapsed()
+}
+
+/// The streaming workload on one thread: the writer and the reader take
+/// turns, each until its socket would block. One of them can always go on
+/// (what the writer could not write, the reader has not read yet), so the
+/// loop never waits and needs no poll: it pays the system calls and nothing
+/// else.
+pub fn stream_one_thread(bytes: usize) -> Duration {
+    (|| -> io::Result<Duration> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let address = listener.local_addr()?;
+        let start = Instant::now();
+        let writer = std::net::TcpStream::connect(address)?;
+        let (reader, _) = listener.accept()?;
+        writer.set_nonblocking(true)?;
+        reader.set_nonblocking(true)?;
+        let (mut writer, mut reader) = (TcpStream::from_std(writer), TcpStream::from_std(reader));
+        let chunk = vec![1u8; 64 * 1024];
+        let mut buf = vec![0; 64 * 1024];
+        let (mut sent, mut total) = (0, 0);
+        let mut shut = false;
+        loop {
+            while sent < bytes {
+                let n = chunk.len().min(bytes - sent);
+                match writer.write(&chunk[..n]) {
+                    Ok(written) => sent += written,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            if sent == bytes && !shut {
+                writer.shutdown(std::net::Shutdown::Write)?;
+                shut = true;
+            }
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => {
+                        assert_eq!(total, bytes, "stream: bytes went missing");
+                        return Ok(start.elapsed());
+                    }
+                    Ok(n) => total += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    })()
+    .expect("the one-thread mio stream loop failed")
 }

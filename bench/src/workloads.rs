@@ -465,6 +465,15 @@ pub fn run_all(
                 let mut entries =
                     on_tcp_runtimes!(echo, s, 1, |s| (s.echo_connections, s.echo_round_trips));
                 entries.push(Entry {
+                    runtime: mio_floor::NAME_ONE_THREAD,
+                    threads: 1,
+                    run: Box::new(move || {
+                        let (time, latencies) =
+                            mio_floor::echo_one_thread(s.echo_connections, s.echo_round_trips);
+                        Sample { time, latencies }
+                    }),
+                });
+                entries.push(Entry {
                     runtime: mio_floor::NAME,
                     threads: 2,
                     run: Box::new(move || {
@@ -482,6 +491,14 @@ pub fn run_all(
             false,
             {
                 let mut entries = on_tcp_runtimes!(stream, s, 1, |s| (s.stream_bytes));
+                entries.push(Entry {
+                    runtime: mio_floor::NAME_ONE_THREAD,
+                    threads: 1,
+                    run: Box::new(move || Sample {
+                        time: mio_floor::stream_one_thread(s.stream_bytes),
+                        latencies: Vec::new(),
+                    }),
+                });
                 entries.push(Entry {
                     runtime: mio_floor::NAME,
                     threads: 2,

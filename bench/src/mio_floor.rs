@@ -8,6 +8,13 @@
 //!   clients and the server's tasks without any other thread in the way.
 //!
 //! A runtime can do either, so a floor must beat both.
+//!
+//! The two-thread loops put their threads on two different cores, where
+//! the OS lets a process choose (Linux). A loop that never sleeps and
+//! shares a core with its peer waits for the scheduler to take turns; the
+//! runtimes' workers, started long before and parking when idle, are
+//! rarely caught that way, and the floor was slower than they were in one
+//! run out of three.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -56,6 +63,30 @@ fn wait(poll: &mut Poll, events: &mut Events, spin: Duration) -> io::Result<()> 
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Runs the calling thread on the `n`th core this process may use, if
+/// the OS lets it choose and there are two or more; otherwise leaves it
+/// where the OS puts it.
+fn pin_to_core(n: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::thread::{CpuSet, sched_getaffinity, sched_setaffinity};
+        let Ok(allowed) = sched_getaffinity(None) else {
+            return;
+        };
+        let cores: Vec<usize> = (0..CpuSet::MAX_CPU)
+            .filter(|&cpu| allowed.is_set(cpu))
+            .collect();
+        if cores.len() >= 2 {
+            let mut only = CpuSet::new();
+            only.set(cores[n % cores.len()]);
+            // Not pinned is still a correct loop, only a slower one.
+            let _ = sched_setaffinity(None, &only);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = n;
 }
 
 /// The echo server's side: reads what arrives, writes it back. Its
@@ -249,6 +280,7 @@ fn echo_two_threads(
     let address = listener.local_addr()?;
     let (ready, started) = std::sync::mpsc::channel();
     let server = thread::spawn(move || -> io::Result<()> {
+        pin_to_core(1);
         let mut poll = Poll::new()?;
         let mut events = Events::with_capacity(256);
         let mut server = EchoServer::new(listener, poll.registry(), 0)?;
@@ -261,22 +293,26 @@ fn echo_two_threads(
         }
         Ok(())
     });
-    // The server thread runs, its poll made, before the clock starts, as
-    // the runtimes' workers do.
-    let _ = started.recv();
-    let start = Instant::now();
-    let mut poll = Poll::new()?;
-    let mut events = Events::with_capacity(256);
-    let mut clients = EchoClients::connect(address, poll.registry(), connections, round_trips)?;
-    while !clients.finished() {
-        wait(&mut poll, &mut events, SPIN_TIME)?;
-        for event in events.iter() {
-            clients.on_event(event.token())?;
+    let clients = thread::spawn(move || -> io::Result<(Duration, Vec<Duration>)> {
+        pin_to_core(0);
+        // The server thread runs, its poll made, before the clock starts,
+        // as the runtimes' workers do.
+        let _ = started.recv();
+        let start = Instant::now();
+        let mut poll = Poll::new()?;
+        let mut events = Events::with_capacity(256);
+        let mut clients = EchoClients::connect(address, poll.registry(), connections, round_trips)?;
+        while !clients.finished() {
+            wait(&mut poll, &mut events, SPIN_TIME)?;
+            for event in events.iter() {
+                clients.on_event(event.token())?;
+            }
         }
-    }
-    let time = start.elapsed();
+        Ok((start.elapsed(), clients.latencies))
+    });
+    let measured = clients.join().expect("the mio echo clients panicked");
     server.join().expect("the mio echo server panicked")?;
-    Ok((time, clients.latencies))
+    measured
 }
 
 /// The echo workload on one thread: the server and the clients in one
@@ -307,17 +343,19 @@ pub fn echo_one_thread(connections: usize, round_trips: usize) -> (Duration, Vec
 }
 
 /// The streaming workload on two threads: one connection, `bytes` in
-/// 64 KiB writes from this thread to a reader on another.
+/// 64 KiB writes from one thread to a reader on another.
 pub fn stream(bytes: usize) -> Duration {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = listener.local_addr().expect("local_addr");
     let (ready, started) = std::sync::mpsc::channel();
-    let reader = thread::spawn(move || -> io::Result<usize> {
+    let reader = thread::spawn(move || -> io::Result<(usize, Instant)> {
+        pin_to_core(1);
         let mut poll = Poll::new()?;
         let mut events = Events::with_capacity(16);
         let _ = ready.send(());
         let (stream, _) = listener.accept()?;
         stream.set_nonblocking(true)?;
+        stream.set_nodelay(true)?;
         let mut stream = TcpStream::from_std(stream);
         poll.registry()
             .register(&mut stream, Token(0), Interest::READABLE)?;
@@ -325,7 +363,7 @@ pub fn stream(bytes: usize) -> Duration {
         let mut total = 0;
         loop {
             match stream.read(&mut buf) {
-                Ok(0) => return Ok(total),
+                Ok(0) => return Ok((total, Instant::now())),
                 Ok(n) => total += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     wait(&mut poll, &mut events, STREAM_SPIN_TIME)?;
@@ -334,13 +372,15 @@ pub fn stream(bytes: usize) -> Duration {
             }
         }
     });
-    // The runtimes' workers are running before their clocks start: so is
-    // this reader, with its poll made, before this clock starts.
-    let _ = started.recv();
-    let start = Instant::now();
-    let result = (|| -> io::Result<()> {
+    let writer = thread::spawn(move || -> io::Result<Instant> {
+        pin_to_core(0);
+        // The runtimes' workers are running before their clocks start: so
+        // is this reader, with its poll made, before this clock starts.
+        let _ = started.recv();
+        let start = Instant::now();
         let stream = std::net::TcpStream::connect(address)?;
         stream.set_nonblocking(true)?;
+        stream.set_nodelay(true)?;
         let mut stream = TcpStream::from_std(stream);
         let mut poll = Poll::new()?;
         let mut events = Events::with_capacity(16);
@@ -358,15 +398,20 @@ pub fn stream(bytes: usize) -> Duration {
                 Err(e) => return Err(e),
             }
         }
-        stream.shutdown(std::net::Shutdown::Write)
-    })();
-    result.expect("the mio stream writer failed");
-    let total = reader
+        stream.shutdown(std::net::Shutdown::Write)?;
+        Ok(start)
+    });
+    let start = writer
+        .join()
+        .expect("the mio writer panicked")
+        .expect("the mio stream writer failed");
+    let (total, end) = reader
         .join()
         .expect("the mio reader panicked")
         .expect("the mio reader failed");
     assert_eq!(total, bytes, "stream: bytes went missing");
-    start.elapsed()
+    // From the writer's first byte to the reader's last.
+    end.duration_since(start)
 }
 
 /// The streaming workload on one thread: the writer and the reader take
@@ -383,6 +428,9 @@ pub fn stream_one_thread(bytes: usize) -> Duration {
         let (reader, _) = listener.accept()?;
         writer.set_nonblocking(true)?;
         reader.set_nonblocking(true)?;
+        // As the runtimes' streams in the bench are.
+        writer.set_nodelay(true)?;
+        reader.set_nodelay(true)?;
         let (mut writer, mut reader) = (TcpStream::from_std(writer), TcpStream::from_std(reader));
         let chunk = vec![1u8; 64 * 1024];
         let mut buf = vec![0; 64 * 1024];

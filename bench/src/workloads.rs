@@ -522,7 +522,8 @@ pub fn run_all(
         ));
     }
 
-    // BENCH_RUNTIME=name runs that runtime alone: for profiling.
+    // BENCH_RUNTIME=name runs that runtime alone, for profiling;
+    // BENCH_RUNTIME='a;b' runs those side by side.
     let alone = std::env::var("BENCH_RUNTIME").ok();
     let mut results = Vec::new();
     // ANCHOR: rotation
@@ -530,7 +531,11 @@ pub fn run_all(
         if !only.is_empty() && !only.iter().any(|name| name == workload) {
             continue;
         }
-        entries.retain(|entry| alone.as_deref().is_none_or(|name| name == entry.runtime));
+        entries.retain(|entry| {
+            alone
+                .as_deref()
+                .is_none_or(|names| names.split(';').any(|name| name == entry.runtime))
+        });
         eprint!("{workload}: ");
         let mut samples: Vec<Vec<Sample>> = entries.iter().map(|_| Vec::new()).collect();
         for round in 0..rounds {

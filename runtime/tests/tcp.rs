@@ -154,6 +154,58 @@ fn small_pieces_with_pauses_all_arrive() {
     });
 }
 
+/// Lesson #6, with the runtime's shortcut: a read that fills less than its
+/// buffer counts as having emptied the socket, and the next read waits for
+/// the next event (on Linux, macOS and the BSDs). The peer writes bursts of
+/// small pieces back to back, each burst's last piece landing between a
+/// short read and the clearing of the readiness now and then, and waits for
+/// an answer before the next burst: if the clearing ever erased the event
+/// of a burst's last bytes, no later event would bring them, and the reader
+/// would wait for ever.
+#[test]
+fn the_last_bytes_of_a_burst_are_never_stranded_by_a_short_read() {
+    const BURSTS: usize = 20_000;
+    watchdog(LIMIT, "bursts of pieces", || {
+        block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            let mut rng = Rng::new(7);
+            let bursts: Vec<Vec<Vec<u8>>> = (0..BURSTS)
+                .map(|_| {
+                    (0..1 + rng.below(8))
+                        .map(|_| (0..1 + rng.below(64)).map(|_| rng.next() as u8).collect())
+                        .collect()
+                })
+                .collect();
+            let expected: Vec<Vec<u8>> = bursts.iter().map(|burst| burst.concat()).collect();
+            let writer = thread::spawn(move || {
+                let mut stream = StdTcpStream::connect(address).unwrap();
+                stream.set_nodelay(true).unwrap();
+                for burst in &bursts {
+                    for piece in burst {
+                        stream.write_all(piece).unwrap();
+                    }
+                    let mut answer = [0u8; 1];
+                    stream.read_exact(&mut answer).unwrap();
+                }
+            });
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0; 8192];
+            for (i, burst) in expected.iter().enumerate() {
+                let mut received = Vec::new();
+                while received.len() < burst.len() {
+                    let n = stream.read(&mut buf).await.unwrap();
+                    assert_ne!(n, 0, "burst {i}: the stream ended early");
+                    received.extend_from_slice(&buf[..n]);
+                }
+                assert!(&received == burst, "burst {i}: bytes altered or extra");
+                stream.write_all(b"!").await.unwrap();
+            }
+            writer.join().unwrap();
+        });
+    });
+}
+
 /// Lesson #6: a 16 MiB write to a reader that takes its time completes.
 #[test]
 fn a_16_mib_write_to_a_slow_reader_completes() {

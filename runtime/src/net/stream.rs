@@ -160,7 +160,9 @@ impl AsyncRead for &TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_with(cx, |mut stream| stream.read(buf))
+        let capacity = buf.len();
+        self.io
+            .poll_read_stream(cx, capacity, |mut stream| stream.read(buf))
     }
 }
 

@@ -8,6 +8,26 @@ use std::task::{Context, Poll};
 use crate::executor;
 use crate::reactor::{Direction, Reactor, ScheduledIo, Waiter};
 
+/// Whether the OS itself reports readiness on edges, as epoll and kqueue
+/// do: a new event for each change, new bytes to read or new room to
+/// write, whether or not the last operation said `WouldBlock`. There, an
+/// operation that heard `WouldBlock` is not tried again until an event
+/// comes, and a short read clears the readiness as `WouldBlock` would
+/// (see [`ScheduledIo::clear_drained`]): both save a system call that
+/// could only say `WouldBlock`. mio's Windows backend asks the OS for the
+/// next event only when an operation through mio says `WouldBlock`
+/// (chapter 5), so there every operation is tried, as in the stages.
+const EDGE_TRIGGERED: bool = cfg!(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+));
+
 /// A non-blocking I/O source (a `mio::net::TcpStream`, say) registered with
 /// the reactor of the runtime it was created in, so tasks can await it.
 ///
@@ -51,19 +71,31 @@ impl<S: mio::event::Source> Registered<S> {
     }
 
     /// Runs `op` until it does not return `WouldBlock`; in between, waits
-    /// for the source to become ready in `direction`.
+    /// for the source to become ready in `direction`. If `drained` says
+    /// that what `op` returned emptied the source in that direction, the
+    /// readiness goes at once (see [`ScheduledIo::clear_drained`]).
     fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
         waiter: &mut Waiter,
+        drained: impl Fn(&R) -> bool,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
             // Read the readiness *before* trying, so that clearing it below
             // cannot erase an event that came in during the attempt.
             let observed = self.io.snapshot(direction);
-            match op(self.get_ref()) {
+            // ANCHOR: said_nothing
+            let result = if EDGE_TRIGGERED && observed.said_nothing() {
+                // The OS said so, and no event has come since: asking it
+                // again would cost a system call to hear the same.
+                Err(io::ErrorKind::WouldBlock.into())
+            } else {
+                op(self.get_ref())
+            };
+            // ANCHOR_END: said_nothing
+            match result {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                     self.io.clear_readiness(observed, direction);
                     if self.reactor.is_shut_down() {
@@ -84,7 +116,15 @@ impl<S: mio::event::Source> Registered<S> {
                 }
                 // A signal interrupted the call: nothing happened, try again.
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                result => return Poll::Ready(result),
+                // ANCHOR: drained
+                Ok(done) => {
+                    if EDGE_TRIGGERED && drained(&done) {
+                        self.io.clear_drained(observed);
+                    }
+                    return Poll::Ready(Ok(done));
+                }
+                // ANCHOR_END: drained
+                error => return Poll::Ready(error),
             }
         }
     }
@@ -103,7 +143,7 @@ impl<S: mio::event::Source> Registered<S> {
         cx: &mut Context<'_>,
         op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_io(cx, Direction::Read, &mut Waiter::Poller, op)
+        self.poll_io(cx, Direction::Read, &mut Waiter::Poller, |_| false, op)
     }
 
     /// Polls a write-side operation: `op` is retried whenever the source
@@ -115,7 +155,24 @@ impl<S: mio::event::Source> Registered<S> {
         cx: &mut Context<'_>,
         op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_io(cx, Direction::Write, &mut Waiter::Poller, op)
+        self.poll_io(cx, Direction::Write, &mut Waiter::Poller, |_| false, op)
+    }
+
+    /// Polls a read of a byte stream into a buffer of `capacity` bytes:
+    /// like [`poll_read_with`](Registered::poll_read_with), and a read that
+    /// fills less than the buffer took all the socket had, so the
+    /// readiness goes at once. The next read then waits for the next event
+    /// instead of making a system call only to hear `WouldBlock`.
+    pub(crate) fn poll_read_stream(
+        &self,
+        cx: &mut Context<'_>,
+        capacity: usize,
+        op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        // ANCHOR: short_read
+        let drained = |&read: &usize| 0 < read && read < capacity;
+        // ANCHOR_END: short_read
+        self.poll_io(cx, Direction::Read, &mut Waiter::Poller, drained, op)
     }
 
     /// Runs a read-side operation, waiting for readability as needed.
@@ -159,7 +216,10 @@ impl<S: mio::event::Source> Registered<S> {
             direction,
             waiter: Waiter::Future(None),
         };
-        std::future::poll_fn(|cx| self.poll_io(cx, direction, &mut place.waiter, &mut op)).await
+        std::future::poll_fn(|cx| {
+            self.poll_io(cx, direction, &mut place.waiter, |_| false, &mut op)
+        })
+        .await
     }
 }
 
@@ -245,6 +305,79 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(listener.io.waiter_places(Direction::Read), 0);
+        });
+    }
+
+    /// A read that fills less than its buffer took everything: where the
+    /// OS reports every new byte as an event, the next read waits for that
+    /// event without asking the OS first. Everywhere, no byte is lost, and
+    /// the end of the stream is read at once.
+    #[test]
+    #[cfg_attr(miri, ignore = "Miri cannot open sockets")]
+    fn a_short_read_waits_for_the_next_event_and_loses_nothing() {
+        use std::cell::Cell;
+        use std::io::{Read, Write};
+        use std::task::Waker;
+
+        block_on(async {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (ours, _) = listener.accept().unwrap();
+            ours.set_nonblocking(true).unwrap();
+            let stream = Registered::new(mio::net::TcpStream::from_std(ours)).unwrap();
+            let calls = Cell::new(0);
+            let mut buf = [0u8; 64];
+            let read = |cx: &mut Context<'_>, buf: &mut [u8]| {
+                let capacity = buf.len();
+                stream.poll_read_stream(cx, capacity, |mut s| {
+                    calls.set(calls.get() + 1);
+                    s.read(buf)
+                })
+            };
+            // Bytes, and their event seen by the reactor.
+            peer.write_all(b"hello").unwrap();
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while !stream.io.snapshot(Direction::Read).is_ready() {
+                assert!(std::time::Instant::now() < deadline, "no readable event");
+                crate::time::sleep(Duration::from_millis(1)).await;
+            }
+            let n = std::future::poll_fn(|cx| read(cx, &mut buf)).await.unwrap();
+            assert_eq!(&buf[..n], b"hello");
+            assert_eq!(calls.get(), 1);
+
+            // Nothing more yet: the read waits. Where events come on edges,
+            // it does not ask the OS to hear `WouldBlock`.
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(read(&mut cx, &mut buf).is_pending());
+            let expected = if EDGE_TRIGGERED { 1 } else { 2 };
+            assert_eq!(calls.get(), expected, "system calls after a short read");
+
+            // The next bytes bring an event, and the read gets them.
+            peer.write_all(b"world").unwrap();
+            let next = std::future::poll_fn(|cx| read(cx, &mut buf));
+            let n = timeout(Duration::from_secs(10), next)
+                .await
+                .expect("bytes sent after a short read were never read")
+                .unwrap();
+            assert_eq!(&buf[..n], b"world");
+
+            // Last bytes, then the end: both are read, without waiting for
+            // an event that will not come.
+            peer.write_all(b"bye").unwrap();
+            peer.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut rest = Vec::new();
+            loop {
+                let next = std::future::poll_fn(|cx| read(cx, &mut buf));
+                let n = timeout(Duration::from_secs(10), next)
+                    .await
+                    .expect("the end of the stream was never read")
+                    .unwrap();
+                if n == 0 {
+                    break;
+                }
+                rest.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(rest, b"bye");
         });
     }
 }

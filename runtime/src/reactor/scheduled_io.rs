@@ -44,6 +44,25 @@ pub(crate) struct ReadyEvent {
     ready: usize,
 }
 
+impl ReadyEvent {
+    /// Whether the source has said it has nothing in this direction, and
+    /// no event has come since: an operation said `WouldBlock`, or
+    /// emptied it (`clear_drained`), or the last events were all for the
+    /// other direction. Where readiness is edge-triggered, trying again
+    /// would only hear `WouldBlock`: the next byte or the next room brings
+    /// an event first. A source no event has reached yet (tick 0) has said
+    /// nothing, and is tried.
+    pub(crate) fn said_nothing(&self) -> bool {
+        self.tick != 0 && self.ready == 0
+    }
+
+    /// Whether any bit of the direction was set.
+    #[cfg(test)]
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready != 0
+    }
+}
+
 /// One registered source.
 pub(crate) struct ScheduledIo {
     token: Token,
@@ -236,6 +255,28 @@ impl ScheduledIo {
             });
     }
 
+    /// Forgets that the source was readable after a read that emptied it
+    /// without saying `WouldBlock`: a read of a byte stream that filled
+    /// less than its buffer took every byte the socket had. Where
+    /// readiness is edge-triggered (see `EDGE_TRIGGERED` in registered.rs),
+    /// the next byte to arrive is a new event, so nothing is lost, and the
+    /// next read waits for that event instead of making a system call only
+    /// to hear `WouldBlock`: one call fewer per message for a server that
+    /// reads a request and answers it.
+    ///
+    /// Only plain readability goes. If the task saw the peer close, or an
+    /// error, it is kept: no new event will say so again, and the next read
+    /// must reach the end of the stream (or the error) without waiting.
+    /// And as in `clear_readiness`, an event that came in since `observed`
+    /// keeps it all.
+    // ANCHOR: clear_drained
+    pub(crate) fn clear_drained(&self, observed: ReadyEvent) {
+        if observed.ready & Direction::Read.mask() == READABLE {
+            self.clear_readiness(observed, Direction::Read);
+        }
+    }
+    // ANCHOR_END: clear_drained
+
     /// Gives back a future's place in the waiters of `direction`: the
     /// future completed or was dropped.
     pub(crate) fn remove_waiter(&self, direction: Direction, key: usize) {
@@ -413,5 +454,57 @@ mod tests {
         assert_eq!(io.waiter_places(Direction::Read), 0);
         // And an event now wakes nobody: there is nobody left to wake.
         assert!(io.add_readiness(READABLE).is_empty());
+    }
+
+    /// A short read clears plain readability, as `WouldBlock` would, and
+    /// then the source has said it has nothing.
+    #[test]
+    fn a_drained_read_clears_plain_readability() {
+        let io = ScheduledIo::new(Token(0));
+        io.add_readiness(READABLE);
+        let observed = io.snapshot(Direction::Read);
+        io.clear_drained(observed);
+        let now = io.snapshot(Direction::Read);
+        assert!(!now.is_ready(), "a drained socket still counts as readable");
+        assert!(now.said_nothing());
+    }
+
+    /// Lesson #6: a short read must not erase what it did not read: an
+    /// event that came in after the task looked, or a hang-up or an error,
+    /// which the OS will not report again.
+    #[test]
+    fn a_drained_read_keeps_a_newer_event_a_hang_up_and_an_error() {
+        let io = ScheduledIo::new(Token(0));
+        io.add_readiness(READABLE);
+        let observed = io.snapshot(Direction::Read);
+        io.add_readiness(READABLE); // more bytes, after the read
+        io.clear_drained(observed);
+        assert!(
+            io.snapshot(Direction::Read).is_ready(),
+            "the newer event was lost"
+        );
+        for bits in [READABLE | READ_CLOSED, READABLE | ERROR, READ_CLOSED] {
+            let io = ScheduledIo::new(Token(0));
+            io.add_readiness(bits);
+            io.clear_drained(io.snapshot(Direction::Read));
+            let (_, waker) = counting_waker();
+            assert!(
+                poll_as(&io, &waker, Direction::Read, &mut Waiter::Poller).is_ready(),
+                "readiness {bits:#b} went with a short read: the end of the stream would never be read"
+            );
+        }
+    }
+
+    /// A source no event has reached has said nothing yet, and must be
+    /// tried (lesson #6, "try first"); one whose events were all for the
+    /// other direction has said it has nothing in this one.
+    #[test]
+    fn a_source_has_said_nothing_only_after_an_event() {
+        let io = ScheduledIo::new(Token(0));
+        assert!(!io.snapshot(Direction::Read).said_nothing());
+        assert!(!io.snapshot(Direction::Write).said_nothing());
+        io.add_readiness(WRITABLE);
+        assert!(io.snapshot(Direction::Read).said_nothing());
+        assert!(!io.snapshot(Direction::Write).said_nothing());
     }
 }

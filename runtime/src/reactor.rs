@@ -116,8 +116,12 @@ impl Reactor {
         let entry = sources.slab.vacant_entry();
         let token = token(entry.key(), generation);
         let io = Arc::new(ScheduledIo::new(token));
-        self.registry
-            .register(source, token, Interest::READABLE | Interest::WRITABLE)?;
+        // On Linux, urgent data too: see `PRIORITY` in scheduled_io.rs.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let interest = Interest::READABLE | Interest::WRITABLE | Interest::PRIORITY;
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        self.registry.register(source, token, interest)?;
         entry.insert(io.clone());
         Ok(io)
     }

@@ -206,6 +206,53 @@ fn the_last_bytes_of_a_burst_are_never_stranded_by_a_short_read() {
     });
 }
 
+/// Lesson #6, and the limit of the short-read shortcut: a TCP read stops
+/// short at urgent (out-of-band) data, with more bytes behind it, and no
+/// new event comes for those bytes. A peer sends `abc`, one urgent byte,
+/// `def`, and waits: if the short read of `abc` counted as having emptied
+/// the socket, `def` would never be read. (Urgent data is how telnet and
+/// FTP interrupt, and any peer may send it.)
+#[test]
+#[cfg(unix)]
+fn bytes_behind_urgent_data_are_read() {
+    watchdog(LIMIT, "bytes behind urgent data", || {
+        block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            let (sent, all_sent) = std::sync::mpsc::channel();
+            let (done, reader_done) = std::sync::mpsc::channel::<()>();
+            let peer = thread::spawn(move || {
+                let mut stream = StdTcpStream::connect(address).unwrap();
+                stream.set_nodelay(true).unwrap();
+                stream.write_all(b"abc").unwrap();
+                socket2::SockRef::from(&stream)
+                    .send_out_of_band(b"!")
+                    .unwrap();
+                stream.write_all(b"def").unwrap();
+                sent.send(()).unwrap();
+                // Held open until the reader is done: no end of stream
+                // comes to rescue a stranded read.
+                let _ = reader_done.recv();
+            });
+            let (mut stream, _) = listener.accept().await.unwrap();
+            all_sent.recv().unwrap();
+            // Let every segment arrive, and the reactor see their events,
+            // before the first read.
+            runtime::time::sleep(Duration::from_millis(50)).await;
+            let mut received = Vec::new();
+            let mut buf = [0u8; 64];
+            while received.len() < 6 {
+                let n = stream.read(&mut buf).await.unwrap();
+                assert_ne!(n, 0, "the stream ended early");
+                received.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(received, b"abcdef", "the urgent byte is not in the stream");
+            done.send(()).unwrap();
+            peer.join().unwrap();
+        });
+    });
+}
+
 /// Lesson #6: a 16 MiB write to a reader that takes its time completes.
 #[test]
 fn a_16_mib_write_to_a_slow_reader_completes() {

@@ -12,27 +12,52 @@ use crate::reactor::{Direction, Reactor, ScheduledIo, Waiter};
 /// do: a new event for each change, new bytes to read or new room to
 /// write, whether or not the last operation said `WouldBlock`. There, an
 /// operation that heard `WouldBlock` is not tried again until an event
-/// comes, and a short read clears the readiness as `WouldBlock` would
-/// (see [`ScheduledIo::clear_drained`]): both save a system call that
-/// could only say `WouldBlock`. mio's Windows backend asks the OS for the
-/// next event only when an operation through mio says `WouldBlock`
-/// (chapter 5), so there every operation is tried, as in the stages.
-const EDGE_TRIGGERED: bool = cfg!(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
+/// comes (`said_nothing` in scheduled_io.rs), which saves a system call that could only say `WouldBlock`. mio's
+/// Windows backend, and its `poll(2)` backend (`--cfg
+/// mio_unsupported_force_poll_poll`), ask the OS for the next event only
+/// when an operation through mio says `WouldBlock` (chapter 5), so there
+/// every operation is tried, as in the stages.
+const EDGE_TRIGGERED: bool = cfg!(all(
+    not(mio_unsupported_force_poll_poll),
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+    )
 ));
+
+/// Whether a read of a stream that fills less than its buffer may count
+/// as `WouldBlock` (see [`ScheduledIo::clear_drained`]): only with epoll,
+/// where mio also reports urgent data. A TCP read stops short at urgent
+/// (out-of-band) data with more bytes behind it, and no new event comes
+/// for those bytes; epoll says so (`EPOLLPRI`, `PRIORITY` in the
+/// readiness), and then a short read proves nothing. mio's kqueue backend
+/// does not report urgent data, so on macOS and the BSDs a short read is
+/// followed by one more read, as in the stages.
+const SHORT_READ_DRAINS: bool = cfg!(all(
+    not(mio_unsupported_force_poll_poll),
+    any(target_os = "linux", target_os = "android")
+));
+
+/// A read that returns this much or more may have been cut short by the OS
+/// (Linux moves at most a little under 2 GiB in one call), so it never
+/// counts as having drained the socket.
+const LONGEST_SHORT_READ: usize = 1 << 30;
 
 /// A non-blocking I/O source (a `mio::net::TcpStream`, say) registered with
 /// the reactor of the runtime it was created in, so tasks can await it.
 ///
-/// Its operations follow the edge-triggered rules: try the operation first;
-/// on `WouldBlock`, forget the readiness and wait for the next event.
+/// Its operations follow the edge-triggered rules: try the operation
+/// first; on `WouldBlock`, forget the readiness and wait for the next
+/// event. On Linux, macOS and the BSDs, once the OS has said there is
+/// nothing, by `WouldBlock` or (on Linux) by a short read of a stream, the
+/// next operation waits for the next event without being tried: `op` is
+/// called only when the OS may have something for it.
 pub struct Registered<S: mio::event::Source> {
     /// `None` only while being dropped.
     source: Option<S>,
@@ -87,13 +112,16 @@ impl<S: mio::event::Source> Registered<S> {
             // cannot erase an event that came in during the attempt.
             let observed = self.io.snapshot(direction);
             // ANCHOR: said_nothing
-            let result = if EDGE_TRIGGERED && observed.said_nothing() {
-                // The OS said so, and no event has come since: asking it
-                // again would cost a system call to hear the same.
-                Err(io::ErrorKind::WouldBlock.into())
-            } else {
-                op(self.get_ref())
-            };
+            let result =
+                if EDGE_TRIGGERED && observed.said_nothing() && !self.reactor.is_shut_down() {
+                    // The OS said so, and no event has come since: asking it
+                    // again would cost a system call to hear the same. (Once
+                    // the reactor has shut down, no event will come: the
+                    // operation is tried, and gets what the socket still has.)
+                    Err(io::ErrorKind::WouldBlock.into())
+                } else {
+                    op(self.get_ref())
+                };
             // ANCHOR_END: said_nothing
             match result {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
@@ -118,7 +146,7 @@ impl<S: mio::event::Source> Registered<S> {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 // ANCHOR: drained
                 Ok(done) => {
-                    if EDGE_TRIGGERED && drained(&done) {
+                    if SHORT_READ_DRAINS && drained(&done) {
                         self.io.clear_drained(observed);
                     }
                     return Poll::Ready(Ok(done));
@@ -159,10 +187,10 @@ impl<S: mio::event::Source> Registered<S> {
     }
 
     /// Polls a read of a byte stream into a buffer of `capacity` bytes:
-    /// like [`poll_read_with`](Registered::poll_read_with), and a read that
-    /// fills less than the buffer took all the socket had, so the
-    /// readiness goes at once. The next read then waits for the next event
-    /// instead of making a system call only to hear `WouldBlock`.
+    /// like [`poll_read_with`](Registered::poll_read_with), and, on Linux,
+    /// a read that fills less than the buffer took all the socket had, so
+    /// the readiness goes at once. The next read then waits for the next
+    /// event instead of making a system call only to hear `WouldBlock`.
     pub(crate) fn poll_read_stream(
         &self,
         cx: &mut Context<'_>,
@@ -170,7 +198,7 @@ impl<S: mio::event::Source> Registered<S> {
         op: impl FnMut(&S) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
         // ANCHOR: short_read
-        let drained = |&read: &usize| 0 < read && read < capacity;
+        let drained = |&read: &usize| 0 < read && read < capacity.min(LONGEST_SHORT_READ);
         // ANCHOR_END: short_read
         self.poll_io(cx, Direction::Read, &mut Waiter::Poller, drained, op)
     }
@@ -345,11 +373,11 @@ mod tests {
             assert_eq!(&buf[..n], b"hello");
             assert_eq!(calls.get(), 1);
 
-            // Nothing more yet: the read waits. Where events come on edges,
-            // it does not ask the OS to hear `WouldBlock`.
+            // Nothing more yet: the read waits. On Linux, it does not ask
+            // the OS to hear `WouldBlock`.
             let mut cx = Context::from_waker(Waker::noop());
             assert!(read(&mut cx, &mut buf).is_pending());
-            let expected = if EDGE_TRIGGERED { 1 } else { 2 };
+            let expected = if SHORT_READ_DRAINS { 1 } else { 2 };
             assert_eq!(calls.get(), expected, "system calls after a short read");
 
             // The next bytes bring an event, and the read gets them.

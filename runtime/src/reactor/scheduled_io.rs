@@ -12,11 +12,16 @@ const READABLE: usize = 0b0_0001;
 const WRITABLE: usize = 0b0_0010;
 const READ_CLOSED: usize = 0b0_0100;
 const WRITE_CLOSED: usize = 0b0_1000;
-const ERROR: usize = 0b1_0000;
-const READINESS_MASK: usize = 0b1_1111;
+const ERROR: usize = 0b01_0000;
+/// Urgent (out-of-band) data has arrived: `EPOLLPRI`, on Linux. A read
+/// stops short at it with more bytes behind, so while this bit is set a
+/// short read proves nothing (`clear_drained`). It goes with the other read
+/// bits, after a `WouldBlock`.
+const PRIORITY: usize = 0b10_0000;
+const READINESS_MASK: usize = 0b11_1111;
 /// The bits above the readiness count events: the *tick*. It tells a task
 /// clearing readiness whether an event has arrived since it looked.
-const TICK_SHIFT: u32 = 5;
+const TICK_SHIFT: u32 = 6;
 
 /// Which way a task waits: to read or to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +36,7 @@ impl Direction {
     /// once, with end of stream or the error.
     fn mask(self) -> usize {
         match self {
-            Direction::Read => READABLE | READ_CLOSED | ERROR,
+            Direction::Read => READABLE | READ_CLOSED | ERROR | PRIORITY,
             Direction::Write => WRITABLE | WRITE_CLOSED | ERROR,
         }
     }
@@ -142,6 +147,9 @@ impl ScheduledIo {
         }
         if event.is_error() {
             bits |= ERROR;
+        }
+        if event.is_priority() {
+            bits |= PRIORITY;
         }
         self.add_readiness(bits)
     }
@@ -257,18 +265,19 @@ impl ScheduledIo {
 
     /// Forgets that the source was readable after a read that emptied it
     /// without saying `WouldBlock`: a read of a byte stream that filled
-    /// less than its buffer took every byte the socket had. Where
-    /// readiness is edge-triggered (see `EDGE_TRIGGERED` in registered.rs),
-    /// the next byte to arrive is a new event, so nothing is lost, and the
-    /// next read waits for that event instead of making a system call only
-    /// to hear `WouldBlock`: one call fewer per message for a server that
-    /// reads a request and answers it.
+    /// less than its buffer took every byte the socket had. With epoll
+    /// (see `SHORT_READ_DRAINS` in registered.rs), the next byte to arrive
+    /// is a new event, so nothing is lost, and the next read waits for that
+    /// event instead of making a system call only to hear `WouldBlock`: one
+    /// call fewer per message for a server that reads a request and
+    /// answers it.
     ///
     /// Only plain readability goes. If the task saw the peer close, or an
     /// error, it is kept: no new event will say so again, and the next read
-    /// must reach the end of the stream (or the error) without waiting.
-    /// And as in `clear_readiness`, an event that came in since `observed`
-    /// keeps it all.
+    /// must reach the end of the stream (or the error) without waiting. If
+    /// it saw urgent data, the read may have stopped short at it with more
+    /// bytes behind, and nothing is cleared. And as in `clear_readiness`,
+    /// an event that came in since `observed` keeps it all.
     // ANCHOR: clear_drained
     pub(crate) fn clear_drained(&self, observed: ReadyEvent) {
         if observed.ready & Direction::Read.mask() == READABLE {
@@ -470,8 +479,9 @@ mod tests {
     }
 
     /// Lesson #6: a short read must not erase what it did not read: an
-    /// event that came in after the task looked, or a hang-up or an error,
-    /// which the OS will not report again.
+    /// event that came in after the task looked, a hang-up or an error,
+    /// which the OS will not report again, or urgent data, at which the
+    /// read stopped short.
     #[test]
     fn a_drained_read_keeps_a_newer_event_a_hang_up_and_an_error() {
         let io = ScheduledIo::new(Token(0));
@@ -483,14 +493,19 @@ mod tests {
             io.snapshot(Direction::Read).is_ready(),
             "the newer event was lost"
         );
-        for bits in [READABLE | READ_CLOSED, READABLE | ERROR, READ_CLOSED] {
+        for bits in [
+            READABLE | READ_CLOSED,
+            READABLE | ERROR,
+            READ_CLOSED,
+            READABLE | PRIORITY,
+        ] {
             let io = ScheduledIo::new(Token(0));
             io.add_readiness(bits);
             io.clear_drained(io.snapshot(Direction::Read));
             let (_, waker) = counting_waker();
             assert!(
                 poll_as(&io, &waker, Direction::Read, &mut Waiter::Poller).is_ready(),
-                "readiness {bits:#b} went with a short read: the end of the stream would never be read"
+                "readiness {bits:#b} went with a short read: what is behind it would never be read"
             );
         }
     }

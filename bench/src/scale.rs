@@ -4,7 +4,7 @@
 //! clients run in a child process, this executable run with
 //! `scale-client`.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -65,6 +65,10 @@ fn connection_limit() -> usize {
 /// figure measured.
 const WAVE: usize = 100;
 
+/// How long the client process waits for an event before it calls the
+/// server stalled and fails, which ends the bench with its error.
+const STALLED: Duration = Duration::from_secs(60);
+
 /// `n` concurrent connections to an echo server on runtime `R`, each
 /// sending 1 KiB and reading it back, and all held open until every one
 /// has its answer. The clients are a mio loop in another process (this
@@ -77,9 +81,17 @@ fn connections<R: Net>(n: usize) -> Duration {
     let mut client = Command::new(std::env::current_exe().expect("the bench's own path"))
         .args(["scale-client", &n.to_string()])
         .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .spawn()
         .expect("scale: could not start the client process");
     let mut to_client = client.stdin.take().expect("piped");
+    // The client says it is ready, started and waiting for the address,
+    // before the clock starts: its start-up is no runtime's time.
+    let mut ready = String::new();
+    std::io::BufReader::new(client.stdout.take().expect("piped"))
+        .read_line(&mut ready)
+        .expect("scale: reading the client's first line");
+    assert_eq!(ready.trim(), "ready", "scale: the client did not start");
     // A client that fails would leave the server waiting for connections
     // that never come: end the bench with its error instead of hanging.
     let (exited, client_exited) = oneshot::channel::<()>();
@@ -159,6 +171,10 @@ pub fn client_main(args: &[String]) -> Result<(), String> {
     {
         let _ = rlimit::increase_nofile_limit(u64::MAX);
     }
+    println!("ready");
+    std::io::stdout()
+        .flush()
+        .map_err(|error| format!("saying it is ready: {error}"))?;
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
@@ -204,7 +220,17 @@ fn echo_clients(address: SocketAddr, n: usize) -> io::Result<()> {
                 });
             }
         }
-        match poll.poll(&mut events, None) {
+        match poll.poll(&mut events, Some(STALLED)) {
+            // A server that stopped answering would leave this process,
+            // and the bench with it, waiting for ever: fail instead.
+            Ok(()) if events.is_empty() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "no event for {STALLED:?}, {answered} of {n} answered: the server stalled"
+                    ),
+                ));
+            }
             Ok(()) => {}
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),

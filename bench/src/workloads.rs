@@ -480,6 +480,8 @@ pub fn run_all(
                     runtime: mio_floor::NAME_ONE_THREAD,
                     threads: 1,
                     run: Box::new(move || {
+                        // One run to warm up, as `measure` gives the runtimes.
+                        mio_floor::echo_one_thread(s.echo_connections, s.echo_round_trips);
                         let (time, latencies) =
                             mio_floor::echo_one_thread(s.echo_connections, s.echo_round_trips);
                         Sample { time, latencies }
@@ -489,6 +491,7 @@ pub fn run_all(
                     runtime: mio_floor::NAME,
                     threads: 2,
                     run: Box::new(move || {
+                        mio_floor::echo(s.echo_connections, s.echo_round_trips);
                         let (time, latencies) =
                             mio_floor::echo(s.echo_connections, s.echo_round_trips);
                         Sample { time, latencies }

@@ -12,11 +12,12 @@ use crate::reactor::{Direction, Reactor, ScheduledIo, Waiter};
 /// do: a new event for each change, new bytes to read or new room to
 /// write, whether or not the last operation said `WouldBlock`. There, an
 /// operation that heard `WouldBlock` is not tried again until an event
-/// comes (`said_nothing` in scheduled_io.rs), which saves a system call that could only say `WouldBlock`. mio's
-/// Windows backend, and its `poll(2)` backend (`--cfg
-/// mio_unsupported_force_poll_poll`), ask the OS for the next event only
-/// when an operation through mio says `WouldBlock` (chapter 5), so there
-/// every operation is tried, as in the stages.
+/// comes (`said_nothing` in scheduled_io.rs), which saves a system call
+/// that could only say `WouldBlock`. mio's Windows backend, and its
+/// `poll(2)` backend (`--cfg mio_unsupported_force_poll_poll`), ask the OS
+/// for the next event only when an operation through mio says
+/// `WouldBlock` (chapter 5), so there every operation is tried, as in the
+/// stages.
 const EDGE_TRIGGERED: bool = cfg!(all(
     not(mio_unsupported_force_poll_poll),
     any(

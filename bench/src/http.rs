@@ -146,6 +146,64 @@ pub struct HttpSample {
     /// Each answered request's latency, from its first byte sent to the
     /// last byte of its answer read.
     pub latencies: Vec<Duration>,
+    /// The CPU time the server spent per answered request over the
+    /// measured time, where the OS tells it (Linux).
+    pub server_cpu: Option<CpuPerRequest>,
+}
+
+/// CPU time per request, split the way the OS accounts it.
+#[derive(Clone, Copy)]
+pub struct CpuPerRequest {
+    /// Running the program's own code: the runtime, hyper, the service.
+    pub user: Duration,
+    /// In the kernel on the program's behalf: TCP, epoll, futexes.
+    pub system: Duration,
+}
+
+/// CPU time used so far, (user, system): the whole process's and the
+/// calling thread's.
+#[cfg(target_os = "linux")]
+fn cpu_times() -> Option<[(Duration, Duration); 2]> {
+    // Fields 14 and 15 of `/proc/.../stat` (utime, stime), in clock
+    // ticks. The second field, the command name, is in parentheses and
+    // may hold spaces: count from the closing one.
+    fn read(path: &str) -> Option<(Duration, Duration)> {
+        let stat = std::fs::read_to_string(path).ok()?;
+        let mut fields = stat.get(stat.rfind(')')? + 2..)?.split(' ');
+        let user: u64 = fields.nth(11)?.parse().ok()?;
+        let system: u64 = fields.next()?.parse().ok()?;
+        let tick = 1e9 / rustix::param::clock_ticks_per_second() as f64;
+        Some((
+            Duration::from_nanos((user as f64 * tick) as u64),
+            Duration::from_nanos((system as f64 * tick) as u64),
+        ))
+    }
+    Some([read("/proc/self/stat")?, read("/proc/thread-self/stat")?])
+}
+
+#[cfg(not(target_os = "linux"))]
+fn cpu_times() -> Option<[(Duration, Duration); 2]> {
+    None
+}
+
+/// The server's CPU time per request between two readings of
+/// [`cpu_times`] taken on the load generator's thread: the process's,
+/// less the load generator's own.
+fn server_cpu(
+    before: Option<[(Duration, Duration); 2]>,
+    after: Option<[(Duration, Duration); 2]>,
+    requests: usize,
+) -> Option<CpuPerRequest> {
+    let ([process0, thread0], [process1, thread1]) = (before?, after?);
+    let requests = u32::try_from(requests.max(1)).ok()?;
+    let user =
+        (process1.0.checked_sub(process0.0)?).checked_sub(thread1.0.checked_sub(thread0.0)?)?;
+    let system =
+        (process1.1.checked_sub(process0.1)?).checked_sub(thread1.1.checked_sub(thread0.1)?)?;
+    Some(CpuPerRequest {
+        user: user / requests,
+        system: system / requests,
+    })
 }
 
 /// Serves on `R` and drives it with `connections` keep-alive connections:
@@ -241,7 +299,12 @@ fn load(
     let mut latencies = Vec::new();
     let mut buf = vec![0; 16 * 1024];
     let mut now = Instant::now();
+    // Read once the measured time has begun.
+    let mut cpu_before = None;
     while now < end {
+        if cpu_before.is_none() && now >= measure_from {
+            cpu_before = Some(cpu_times());
+        }
         match poll.poll(&mut events, Some(end - now)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -279,9 +342,11 @@ fn load(
         }
         now = Instant::now();
     }
+    let server_cpu = server_cpu(cpu_before.flatten(), cpu_times(), latencies.len());
     Ok(HttpSample {
         requests_per_second: latencies.len() as f64 / measured.as_secs_f64(),
         latencies,
+        server_cpu,
     })
 }
 
@@ -351,6 +416,9 @@ pub struct HttpRun {
     pub requests_per_second: f64,
     /// Every round's latencies together, sorted.
     pub latencies: Vec<Duration>,
+    /// The server's CPU time per request, user and system each the
+    /// median over the rounds; `None` where the OS does not tell it.
+    pub server_cpu: Option<CpuPerRequest>,
 }
 
 type HttpEntry = (
@@ -372,14 +440,26 @@ pub fn run_all(sizes: HttpSizes, rounds: usize) -> Vec<HttpResult> {
         ),
         (Smol::NAME, Smol::THREADS, run::<Smol>),
     ];
-    // BENCH_HTTP_RUNTIME=name runs that runtime alone: for profiling.
+    // BENCH_HTTP_RUNTIME=name runs that runtime alone, for profiling;
+    // BENCH_HTTP_RUNTIME='a;b' runs those side by side.
     let alone = std::env::var("BENCH_HTTP_RUNTIME").ok();
     let entries: Vec<HttpEntry> = entries
         .into_iter()
-        .filter(|entry| alone.as_deref().is_none_or(|name| name == entry.0))
+        .filter(|entry| {
+            alone
+                .as_deref()
+                .is_none_or(|names| names.split(';').any(|name| name == entry.0))
+        })
         .collect();
+    // BENCH_HTTP_CONNECTIONS=n runs that connection count alone.
+    let only_count: Option<usize> = std::env::var("BENCH_HTTP_CONNECTIONS")
+        .ok()
+        .and_then(|n| n.parse().ok());
     let mut results = Vec::new();
     for connections in sizes.connections {
+        if only_count.is_some_and(|n| n != connections) {
+            continue;
+        }
         eprint!("http, {connections} connections: ");
         let mut samples: Vec<Vec<HttpSample>> = entries.iter().map(|_| Vec::new()).collect();
         for round in 0..rounds {
@@ -396,6 +476,19 @@ pub fn run_all(sizes: HttpSizes, rounds: usize) -> Vec<HttpResult> {
             .map(|(&(runtime, threads, _), samples)| {
                 let mut rates: Vec<f64> = samples.iter().map(|s| s.requests_per_second).collect();
                 rates.sort_by(f64::total_cmp);
+                let cpu: Option<Vec<CpuPerRequest>> =
+                    samples.iter().map(|s| s.server_cpu).collect();
+                let server_cpu = cpu.map(|cpu| {
+                    let median = |part: fn(&CpuPerRequest) -> Duration| {
+                        let mut parts: Vec<Duration> = cpu.iter().map(part).collect();
+                        parts.sort();
+                        parts[parts.len() / 2]
+                    };
+                    CpuPerRequest {
+                        user: median(|c| c.user),
+                        system: median(|c| c.system),
+                    }
+                });
                 let mut latencies: Vec<Duration> =
                     samples.into_iter().flat_map(|s| s.latencies).collect();
                 latencies.sort();
@@ -404,6 +497,7 @@ pub fn run_all(sizes: HttpSizes, rounds: usize) -> Vec<HttpResult> {
                     threads,
                     requests_per_second: rates[rates.len() / 2],
                     latencies,
+                    server_cpu,
                 }
             })
             .collect();

@@ -120,12 +120,12 @@ fn main() -> ExitCode {
     };
     // Fewer rounds than the others: each takes seconds, not milliseconds.
     let http_results = if run_http {
-        http::run_all(http_sizes, rounds.min(3))
+        http::run_all(http_sizes, rounds.min(5))
     } else {
         Vec::new()
     };
     let memory_results = run_memory.then(|| memory::run_all(memory_sizes));
-    let scale_results = run_scale.then(|| scale::run_all(scale_sizes, rounds.min(3)));
+    let scale_results = run_scale.then(|| scale::run_all(scale_sizes, rounds));
     let table = report::table(
         &results,
         &http_results,

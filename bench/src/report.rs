@@ -510,9 +510,9 @@ fn http_tables(out: &mut String, http: &[HttpResult]) {
         );
         let _ = writeln!(
             out,
-            "| runtime | threads | requests/s | p50 | p99 | p99.9 | vs {BASELINE} | p99 vs {BASELINE} |"
+            "| runtime | threads | requests/s | p50 | p99 | p99.9 | vs {BASELINE} | p99 vs {BASELINE} | server user CPU per request | server system CPU per request |"
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         let baseline = result.runs.iter().find(|run| run.runtime == BASELINE);
         for run in &result.runs {
             let p99 = quantile(&run.latencies, 0.99);
@@ -525,9 +525,13 @@ fn http_tables(out: &mut String, http: &[HttpResult]) {
                     format!("{:.2}x", ratio(p99, quantile(&b.latencies, 0.99))),
                 )
             });
+            let (user, system) = run.server_cpu.map_or(("–".into(), "–".into()), |cpu| {
+                let micros = |d: Duration| format!("{:.2} µs", d.as_secs_f64() * 1e6);
+                (micros(cpu.user), micros(cpu.system))
+            });
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {} | {} | {} | {vs} | {p99_vs} |",
+                "| {} | {} | {:.0} | {} | {} | {} | {vs} | {p99_vs} | {user} | {system} |",
                 run.runtime,
                 run.threads,
                 run.requests_per_second,

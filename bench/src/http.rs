@@ -196,10 +196,15 @@ fn server_cpu(
 ) -> Option<CpuPerRequest> {
     let ([process0, thread0], [process1, thread1]) = (before?, after?);
     let requests = u32::try_from(requests.max(1)).ok()?;
-    let user =
-        (process1.0.checked_sub(process0.0)?).checked_sub(thread1.0.checked_sub(thread0.0)?)?;
-    let system =
-        (process1.1.checked_sub(process0.1)?).checked_sub(thread1.1.checked_sub(thread0.1)?)?;
+    // The OS rounds each reading to its clock tick on its own: never let
+    // a rounding make a negative time.
+    let spent = |process0: Duration, process1: Duration, thread0: Duration, thread1: Duration| {
+        process1
+            .saturating_sub(process0)
+            .saturating_sub(thread1.saturating_sub(thread0))
+    };
+    let user = spent(process0.0, process1.0, thread0.0, thread1.0);
+    let system = spent(process0.1, process1.1, thread0.1, thread1.1);
     Some(CpuPerRequest {
         user: user / requests,
         system: system / requests,
@@ -369,6 +374,30 @@ mod tests {
         assert_eq!(answer_length(answer), Some(answer.len()));
         assert_eq!(answer_length(&answer[..answer.len() - 1]), None);
         assert_eq!(answer_length(b"HTTP/1.1 200 OK\r\n"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn cpu_times_count_this_threads_work() {
+        let before = cpu_times().expect("Linux tells a process its CPU times");
+        // Burn at least 100 ms of CPU on this thread: more than a clock tick.
+        let start = Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < Duration::from_millis(100) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        let after = cpu_times().expect("Linux tells a process its CPU times");
+        let [(process0_user, _), (thread0_user, thread0_system)] = before;
+        let [(process1_user, _), (thread1_user, thread1_system)] = after;
+        let thread = (thread1_user + thread1_system) - (thread0_user + thread0_system);
+        assert!(
+            thread >= Duration::from_millis(50),
+            "the thread's CPU time grew by {thread:?} over 100 ms of work"
+        );
+        assert!(process1_user - process0_user >= thread1_user - thread0_user);
+        // Nothing else ran on the server's behalf: no CPU per request.
+        let cpu = server_cpu(Some(before), Some(after), 1000).expect("both readings");
+        assert!(cpu.user + cpu.system < Duration::from_micros(50));
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub(super) fn start(
         .name(format!("runtime-worker-{index}"))
         .spawn(move || {
             let _context = context::enter(&executor_for_thread, ThreadKind::Worker);
-            let worker = Worker::new(executor_for_thread, queue);
+            let worker = Worker::new(executor_for_thread, index, queue);
             worker.run();
             // `worker` is dropped here, or while unwinding: see its `Drop`.
         });
@@ -89,6 +89,8 @@ pub(super) fn start(
 /// stack for the thread's whole life.
 struct Worker {
     executor: Arc<Executor>,
+    /// Which worker this is: its queue's `Stealer` is `stealers[index]`.
+    index: usize,
 }
 
 /// Leaving, however it leaves: even a worker that unwinds (a bug) drops
@@ -120,8 +122,8 @@ impl StealSource for Stealer<Arc<Task>> {
 }
 
 impl Worker {
-    /// Makes `queue` this thread's local queue.
-    fn new(executor: Arc<Executor>, queue: Queue<Arc<Task>>) -> Worker {
+    /// Makes `queue`, worker `index`'s, this thread's local queue.
+    fn new(executor: Arc<Executor>, index: usize, queue: Queue<Arc<Task>>) -> Worker {
         let address = Arc::as_ptr(&executor) as usize;
         LOCAL.with(|local| {
             *local.borrow_mut() = Some(LocalQueue {
@@ -129,7 +131,7 @@ impl Worker {
                 queue,
             })
         });
-        Worker { executor }
+        Worker { executor, index }
     }
 
     /// The loop of a worker thread: fire due timers, run a task, repeat;
@@ -206,21 +208,24 @@ impl Worker {
     /// worker's queue (half of it, so the two stay busy).
     fn steal(&self) -> Option<Arc<Task>> {
         self.steal_from(&self.executor.injector).or_else(|| {
-            self.executor.stealers.iter().find_map(|stealer| {
-                self.steal_from(stealer)
-                    .inspect(|_| self.record_steal(stealer))
+            // Each other worker's queue, starting past this one's: its own
+            // is empty, and workers that run dry together should not all
+            // try the same queue first.
+            let stealers = &self.executor.stealers;
+            (1..stealers.len()).find_map(|k| {
+                let from = (self.index + k) % stealers.len();
+                self.steal_from(&stealers[from])
+                    .inspect(|_| self.record_steal(from))
             })
         })
     }
 
-    /// Records a steal from `stealer`, if a trace is being recorded: from
-    /// which worker, and how many tasks are in this worker's queue now.
-    fn record_steal(&self, stealer: &Stealer<Arc<Task>>) {
+    /// Records a steal from worker `from`, if a trace is being recorded,
+    /// with how many tasks are in this worker's queue now.
+    fn record_steal(&self, from: usize) {
         if trace::enabled() {
-            let stealers = &self.executor.stealers;
-            let from = stealers.iter().position(|s| std::ptr::eq(s, stealer));
             let count = LOCAL.with(|local| local.borrow().as_ref().map_or(0, |l| l.queue.len()));
-            trace::record(Event::Steal(from.unwrap_or(0), 1 + count));
+            trace::record(Event::Steal(from, 1 + count));
         }
     }
 

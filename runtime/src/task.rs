@@ -51,6 +51,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::task::{Context, Poll, Waker};
 
+    use crate::test_util::watchdog;
     use crate::{Runtime, block_on, spawn, task};
 
     /// Small counts under Miri, which runs this code a thousand times slower.
@@ -216,12 +217,67 @@ mod tests {
 
     #[test]
     fn an_aborted_task_is_dropped_and_its_handle_cancelled() {
-        let runtime = runtime();
-        let handle = runtime.spawn(std::future::pending::<()>());
-        runtime.block_on(task::yield_now());
-        handle.abort();
-        let error = runtime.block_on(handle).unwrap_err();
-        assert!(error.is_cancelled());
+        watchdog("an aborted pending task", || {
+            let runtime = runtime();
+            let handle = runtime.spawn(std::future::pending::<()>());
+            runtime.block_on(task::yield_now());
+            handle.abort();
+            let error = runtime.block_on(handle).unwrap_err();
+            assert!(error.is_cancelled());
+        });
+    }
+
+    /// Tasks that never stop waking themselves, so that each abort finds
+    /// the task queued, running, or woken during its run: the abort is
+    /// seen by that run or the next, never lost. Under Miri, which lets an
+    /// atomic load return any value the memory model allows, this is the
+    /// test that finds an abort whose flag the next run does not see.
+    #[test]
+    fn an_abort_racing_a_busy_task_is_never_lost() {
+        let rounds = scaled(500);
+        watchdog("aborts racing a busy task", move || {
+            runtime().block_on(async move {
+                for round in 0..rounds {
+                    let handle = spawn(async {
+                        loop {
+                            task::yield_now().await;
+                        }
+                    });
+                    for _ in 0..round % 3 {
+                        task::yield_now().await;
+                    }
+                    handle.abort();
+                    assert!(handle.await.unwrap_err().is_cancelled());
+                }
+            })
+        });
+    }
+
+    /// An aborted task asleep on a timer is dropped at once, not at its
+    /// deadline an hour later, and leaves no entry in the timer queue: the
+    /// entry held the task's waker, and so the task itself. (Under Miri,
+    /// whose clock jumps to the next deadline when every thread waits, a
+    /// lost abort would pass the hour in no time: hence the clock.)
+    #[test]
+    fn an_aborted_sleeping_task_leaves_no_timer_behind() {
+        use std::time::{Duration, Instant};
+        watchdog("an aborted sleeping task", || {
+            runtime().block_on(async {
+                let executor = crate::executor::current().expect("inside block_on");
+                let started = Instant::now();
+                let handle = spawn(crate::time::sleep(Duration::from_secs(3600)));
+                while executor.pending_timers() == 0 {
+                    task::yield_now().await;
+                }
+                handle.abort();
+                assert!(handle.await.unwrap_err().is_cancelled());
+                assert!(
+                    started.elapsed() < Duration::from_secs(600),
+                    "woken by the timer"
+                );
+                assert_eq!(executor.pending_timers(), 0);
+            })
+        });
     }
 
     #[test]

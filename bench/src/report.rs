@@ -500,7 +500,9 @@ fn memory_table(out: &mut String, memory: &MemoryResult) {
 /// One table per connection count: requests per second (the median of the
 /// rounds) and latency quantiles (over every round's requests). The ratio
 /// column is time per request, like the other tables' (lower is faster):
-/// tokio's requests per second divided by the runtime's.
+/// tokio's requests per second divided by the runtime's. The last two are
+/// the server's CPU time per request, user and system, each the median of
+/// the rounds; "–" where the OS does not tell it.
 fn http_tables(out: &mut String, http: &[HttpResult]) {
     for result in http {
         let _ = writeln!(
@@ -510,7 +512,7 @@ fn http_tables(out: &mut String, http: &[HttpResult]) {
         );
         let _ = writeln!(
             out,
-            "| runtime | threads | requests/s | p50 | p99 | p99.9 | vs {BASELINE} | p99 vs {BASELINE} | server user CPU per request | server system CPU per request |"
+            "| runtime | threads | requests/s | p50 | p99 | p99.9 | vs {BASELINE} | p99 vs {BASELINE} | user CPU per request | system CPU per request |"
         );
         let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         let baseline = result.runs.iter().find(|run| run.runtime == BASELINE);

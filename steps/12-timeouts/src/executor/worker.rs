@@ -184,14 +184,29 @@ impl Worker {
     }
 
     /// Takes a batch of tasks from `source` into the local queue and
-    /// returns one of them.
+    /// returns one of them; wakes a sleeping worker if the batch left
+    /// tasks in the local queue.
     fn steal_from(&self, source: &impl StealSource) -> Option<Arc<Task>> {
         LOCAL.with(|local| {
             let local = local.borrow();
             let queue = &local.as_ref()?.queue;
             loop {
                 match source.steal_into(queue) {
-                    Steal::Success(task) => return Some(task),
+                    Steal::Success(task) => {
+                        // The batch may have left tasks in this queue. While
+                        // they moved, a worker looking at both queues saw
+                        // neither holding them and may have gone to park:
+                        // pass the wake on, as `schedule` does after a push
+                        // (tasks in, fence, then the count of sleepers).
+                        if !queue.is_empty() {
+                            atomic::fence(Ordering::SeqCst);
+                            if self.executor.sleepers.load(Ordering::SeqCst) > 0 {
+                                self.executor
+                                    .wake_one_worker(&mut self.executor.state.lock());
+                            }
+                        }
+                        return Some(task);
+                    }
                     Steal::Empty => return None,
                     Steal::Retry => {}
                 }
